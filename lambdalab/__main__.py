@@ -1,0 +1,5 @@
+"""Allow ``python -m lambdalab``."""
+
+from lambdalab.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,75 @@
+"""The ``lambdalab`` command line: a thin shell over the engine, triggers, course and UI.
+
+Each subcommand lives in its own module and registers itself through ``register``; the
+shell only parses arguments, prints, and maps ``LambdaLabError`` to exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from lambdalab import __version__
+from lambdalab.errors import LambdaLabError
+
+Handler = Callable[[argparse.Namespace], int]
+
+# Modules that add subcommands; each exposes ``register(subparsers)``.
+_SUBCOMMAND_MODULES = (
+    "lambdalab.cli.invoke_cmd",
+    "lambdalab.cli.cron_cmd",
+    "lambdalab.cli.http_cmd",
+    "lambdalab.cli.event_cmd",
+    "lambdalab.cli.lessons_cmd",
+    "lambdalab.cli.lab_cmd",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the parser with every subcommand that is installed."""
+    import importlib
+
+    parser = argparse.ArgumentParser(
+        prog="lambdalab",
+        description="Learn AWS Lambda by watching it work. With no command, opens the course.",
+    )
+    parser.add_argument("--version", action="version", version=f"lambdalab {__version__}")
+    parser.add_argument(
+        "--lessons",
+        metavar="PATH",
+        help="open a lesson pack from PATH instead of the bundled course",
+    )
+    parser.add_argument(
+        "--learner",
+        metavar="NAME",
+        help="keep progress under this learner name (default: your user name)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _SUBCOMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return the process exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "handler", None)
+    try:
+        if handler is None:
+            from lambdalab.cli.lab_cmd import open_course
+
+            return open_course(args)
+        return handler(args)
+    except LambdaLabError as exc:
+        print(f"lambdalab: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
