@@ -57,7 +57,7 @@ CLOCK = _Clock()
 
 
 def _install_clock() -> None:
-    time.sleep = CLOCK.sleep
+    time.sleep = CLOCK.sleep  # type: ignore[assignment]
     time.time = lambda: CLOCK.now_ms / 1000.0
     time.time_ns = lambda: int(CLOCK.now_ms * 1_000_000)
     time.monotonic = time.perf_counter = lambda: CLOCK.now_ms / 1000.0

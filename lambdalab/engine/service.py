@@ -16,6 +16,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -181,7 +182,8 @@ class LambdaService:
         self.async_queue: dict[str, deque[AsyncEvent]] = {}
         self.async_events: dict[str, AsyncEvent] = {}
         self.queues: dict[str, Queue] = {}
-        self._pending: _Pending | None = None
+        self._pending: deque[_Pending] = deque()
+        """Handler calls sent and not yet answered, oldest first; time waits for them."""
         self._env_counter = 0
         self._tmp_root: Path | None = None
         self.invocations: dict[str, Invocation] = {}
@@ -290,7 +292,7 @@ class LambdaService:
     @property
     def waiting_on_code(self) -> bool:
         """True while virtual time is held for a handler that has not answered yet."""
-        return self._pending is not None
+        return bool(self._pending)
 
     def run(
         self, until_ms: float | None = None, *, wait_s: float | None = None
@@ -302,8 +304,9 @@ class LambdaService:
         """
         loop = self.loop
         while True:
-            if self._pending is not None and not self._resolve(wait_s):
-                return False
+            while self._pending:
+                if not self._resolve(wait_s):
+                    return False
             nxt = loop.peek()
             if nxt is None or (until_ms is not None and nxt > until_ms):
                 if until_ms is not None and until_ms > loop.now:
@@ -314,7 +317,7 @@ class LambdaService:
     def run_until_done(self, invocation: Invocation) -> Invocation:
         """Run just far enough for ``invocation`` to have its outcome."""
         while not invocation.done:
-            if self._pending is not None:
+            if self._pending:
                 self._resolve(None)
             elif not self.loop.step():
                 raise LambdaLabError(
@@ -323,8 +326,7 @@ class LambdaService:
         return invocation
 
     def _resolve(self, wait_s: float | None) -> bool:
-        pending = self._pending
-        assert pending is not None
+        pending = self._pending[0]
         process = pending.env.process
         assert process is not None
         while True:
@@ -338,7 +340,7 @@ class LambdaService:
                 process.kill()
                 reply = {"status": "guard"}
             if reply is not None:
-                self._pending = None
+                self._pending.popleft()
                 pending.on_reply(reply)
                 return True
             if wait_s is not None:
@@ -351,7 +353,7 @@ class LambdaService:
                 if env.process is not None:
                     env.process.kill()
                     env.process = None
-        self._pending = None
+        self._pending.clear()
         if self._tmp_root is not None:
             shutil.rmtree(self._tmp_root, ignore_errors=True)
             self._tmp_root = None
@@ -616,7 +618,7 @@ class LambdaService:
                 init_ms, lambda: self._init_done(env, inv, init_ms, error, then)
             )
 
-        self._pending = _Pending(env, self.wall_guard_s, on_reply)
+        self._pending.append(_Pending(env, self.wall_guard_s, on_reply))
 
     def _init_done(
         self,
@@ -720,9 +722,8 @@ class LambdaService:
                 duration, lambda: self._finish(env, inv, reply, duration)
             )
 
-        self._pending = _Pending(
-            env, min(self.wall_guard_s, config.timeout_s), on_reply
-        )
+        guard = min(self.wall_guard_s, config.timeout_s)
+        self._pending.append(_Pending(env, guard, on_reply))
 
     def _model_error(self, inv: Invocation) -> dict[str, Any]:
         return {
@@ -1129,9 +1130,7 @@ class LambdaService:
         """Log what the handler printed at the virtual instant it printed it."""
         for after_ms, line in output:
             delay = offset_ms + max(0.0, float(after_ms))
-            self.loop.schedule(
-                delay, lambda line=line: self._log(env, line, request_id)
-            )
+            self.loop.schedule(delay, partial(self._log, env, str(line), request_id))
 
     # -- trace -----------------------------------------------------------------------
 
