@@ -34,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="lambdalab",
         description="Learn AWS Lambda by watching it work. With no command, opens the course.",
     )
-    parser.add_argument("--version", action="version", version=f"lambdalab {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"lambdalab {__version__}"
+    )
     parser.add_argument(
         "--lessons",
         metavar="PATH",

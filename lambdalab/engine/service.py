@@ -110,6 +110,8 @@ class ExecutionEnvironment:
     last_used_ms: float = 0.0
     invocations: int = 0
     memory_used_mb: int = 40
+    code_version: int = 0
+    """The function's configuration version this environment was built from."""
     process: HandlerProcess | None = field(default=None, repr=False)
     tmp_dir: Path | None = None
     current: Invocation | None = field(default=None, repr=False)
@@ -185,6 +187,8 @@ class LambdaService:
         self._pending: deque[_Pending] = deque()
         """Handler calls sent and not yet answered, oldest first; time waits for them."""
         self._env_counter = 0
+        self.code_versions: dict[str, int] = {}
+        """Bumped by every code or configuration update; older environments retire."""
         self._tmp_root: Path | None = None
         self.invocations: dict[str, Invocation] = {}
         """The latest attempt per request id."""
@@ -204,6 +208,7 @@ class LambdaService:
         self.functions[config.name] = config
         self.environments[config.name] = []
         self.in_flight[config.name] = 0
+        self.code_versions[config.name] = 0
         self.async_queue[config.name] = deque()
         for target in (config.dead_letter_queue, config.on_success, config.on_failure):
             if target and target not in self.functions:
@@ -224,6 +229,22 @@ class LambdaService:
                 f"Function not found: arn:aws:lambda:{self.account.region}:"
                 f"{self.account.account_id}:function:{name}"
             ) from None
+
+    def update_function(self, name: str, **changes: Any) -> FunctionConfig:
+        """Change code or settings; like UpdateFunctionCode, new requests get new environments."""
+        config = self.function(name)
+        reserved = changes.pop("reserved_concurrency", config.reserved_concurrency)
+        candidate = FunctionConfig(**{**config.__dict__, **changes})
+        if reserved != config.reserved_concurrency:
+            self.put_function_concurrency(name, reserved)
+            candidate.reserved_concurrency = reserved
+        self.functions[name] = candidate
+        self.code_versions[name] += 1
+        for env in list(self.environments[name]):
+            if env.current is None and env.state in ("idle", "reset"):
+                self._reap(env)
+        self._record("function.updated", name, data={"changes": sorted(changes)})
+        return candidate
 
     def put_function_concurrency(self, name: str, reserved: int | None) -> None:
         """Set (or with None, remove) a function's reserved concurrency."""
@@ -459,7 +480,12 @@ class LambdaService:
 
     def _acquire_environment(self, config: FunctionConfig) -> ExecutionEnvironment:
         envs = self.environments[config.name]
-        idle = [e for e in envs if e.state in ("idle", "reset")]
+        version = self.code_versions[config.name]
+        idle = [
+            e
+            for e in envs
+            if e.state in ("idle", "reset") and e.code_version == version
+        ]
         if idle:
             # Provisioned environments first, then the most recently used.
             idle.sort(key=lambda e: (not e.provisioned, -e.last_used_ms))
@@ -495,6 +521,7 @@ class LambdaService:
             created_ms=self.now_ms,
             provisioned=provisioned,
             memory_used_mb=min(config.memory_mb, 38 + self.rng.randint(0, 6)),
+            code_version=self.code_versions[config.name],
         )
         self.environments[config.name].append(env)
         self._record(
@@ -861,7 +888,10 @@ class LambdaService:
             },
         )
         self._complete(inv, outcome, response)
-        self._reap_later(env)
+        if env.code_version != self.code_versions[env.function]:
+            self._reap(env)  # built from code that has since been replaced
+        else:
+            self._reap_later(env)
 
     def _complete(
         self, inv: Invocation, outcome: Outcome, response: InvokeResponse
@@ -897,7 +927,8 @@ class LambdaService:
             env.process = None
         if env.tmp_dir is not None:
             shutil.rmtree(env.tmp_dir, ignore_errors=True)
-        self.environments[env.function].remove(env)
+        if env in self.environments[env.function]:
+            self.environments[env.function].remove(env)
         self._record("env.reaped", env.function, env_id=env.env_id)
 
     # -- asynchronous invocation -----------------------------------------------------

@@ -340,3 +340,19 @@ def test_handler_clock_reads_virtual_time(
         1735689600 <= epoch_s < 1735689601
     )  # 2025-01-01T00:00:00Z plus the init phase
     assert iso.startswith("2025-01-01T00:00:00")
+
+
+def test_updating_code_retires_warm_environments(
+    service: LambdaService, make_function: MakeFunction
+) -> None:
+    config = make_function("def handler(event, context):\n    return 'v1'\n")
+    service.run_until_done(service.invoke("demo-fn", {}))
+    assert config.code_dir is not None
+    (config.code_dir / "handler.py").write_text(
+        "def handler(event, context):\n    return 'v2'\n"
+    )
+    service.update_function("demo-fn", timeout_s=5)
+    inv = service.run_until_done(service.invoke("demo-fn", {}))
+    assert inv.cold
+    assert inv.response is not None and inv.response.payload == '"v2"'
+    assert service.functions["demo-fn"].timeout_s == 5
