@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import builtins
 import datetime as _dt
-import importlib.util
 import io
 import json
 import logging
@@ -22,6 +21,7 @@ import os
 import sys
 import time
 import traceback
+import types
 from typing import Any
 
 _REAL_OPEN = builtins.open
@@ -279,11 +279,14 @@ def _do_init(msg: dict[str, Any]) -> dict[str, Any]:
     try:
         if not os.path.isfile(path):
             raise ModuleNotFoundError(f"No module named '{module_name}'")
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
+        # Compiled from source every time: a cached .pyc can outlive an edit made
+        # within the same second, and the learner must always run what they saved.
+        with _REAL_OPEN(path, "rb") as source:
+            code = compile(source.read(), path, "exec")
+        module = types.ModuleType(module_name)
+        module.__file__ = path
         sys.modules[module_name] = module
-        spec.loader.exec_module(module)
+        exec(code, module.__dict__)
         handler = getattr(module, func_name, None)
         if handler is None:
             status = {

@@ -30,7 +30,7 @@ class HandlerProcess:
 
     def __init__(self, cwd: Path) -> None:
         self._proc = subprocess.Popen(
-            [sys.executable, "-I", str(WORKER)],
+            [sys.executable, "-I", "-B", str(WORKER)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
