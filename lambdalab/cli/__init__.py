@@ -23,6 +23,8 @@ _SUBCOMMAND_MODULES = (
     "lambdalab.cli.event_cmd",
     "lambdalab.cli.lessons_cmd",
     "lambdalab.cli.lab_cmd",
+    "lambdalab.cli.simulate_cmd",
+    "lambdalab.cli.progress_cmd",
 )
 
 
