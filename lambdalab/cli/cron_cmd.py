@@ -1,4 +1,4 @@
-"""``lambdalab cron``: explain an EventBridge schedule expression and list its fire times."""
+"""``lambdalab cron``: explain an EventBridge schedule expression and its fire times."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ def register(subparsers: Any) -> None:
         "cron",
         help="explain a cron()/rate() schedule expression and list its next fire times",
         description=(
-            "Explain an EventBridge schedule expression (cron(...), rate(...), or the six "
-            "cron fields alone, as the Lambda console takes them) and list its next "
-            "fire times in UTC. Quote the expression: '0 8 * * ? *'."
+            "Explain an EventBridge schedule expression (cron(...), rate(...), or "
+            "the six cron fields alone, as the Lambda console takes them) and list "
+            "its next fire times in UTC. Quote the expression: '0 8 * * ? *'."
         ),
     )
     parser.add_argument("expression", nargs="+", metavar="EXPR")
@@ -53,7 +53,7 @@ def register(subparsers: Any) -> None:
 
 
 def _now() -> datetime:
-    """The wall clock, rounded down to the minute (the CLI may read it; triggers never do)."""
+    """The wall clock rounded down to the minute (the CLI may read it; triggers not)."""
     return datetime.now(UTC).replace(second=0, microsecond=0)
 
 

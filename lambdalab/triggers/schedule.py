@@ -1,11 +1,12 @@
-"""EventBridge schedule expressions: the AWS ``cron()``/``rate()`` dialect, read exactly.
+"""EventBridge schedule expressions: the AWS ``cron()``/``rate()`` dialect, exactly.
 
-``parse_schedule`` turns the text a learner types into an immutable ``Schedule`` that can
-explain itself in plain English and list its fire times. The AWS dialect only looks like
-Unix cron, so every quirk is handled (and commented) here, once: six fields with a year and
-no seconds, ``?``, weekdays numbered from Sunday = 1, ``L``/``W``/``#``, and the exact rules
-of ``rate()``. Calendar days are found by croniter through a translation to its own 7-field
-form; lambdalab itself does what croniter cannot (years past 2099, ``LW``, time zones).
+``parse_schedule`` turns the text a learner types into an immutable ``Schedule`` that
+explains itself in plain English and lists its fire times. The AWS dialect only looks
+like Unix cron, so each quirk is handled (and commented) here, once: six fields with a
+year and no seconds, ``?``, weekdays numbered from Sunday = 1, ``L``, ``W``, ``#``, and
+the exact rules of ``rate()``. croniter finds calendar days through a translation to
+its own 7-field form; lambdalab does what croniter cannot (years past 2099, ``LW``, time
+zones).
 
 Nothing here reads the wall clock: every instant is passed in.
 """
@@ -29,6 +30,7 @@ from lambdalab.errors import ScheduleSyntaxError
 
 __all__ = [
     "AWS_INVALID_EXPRESSION",
+    "FIELD_NAMES",
     "AtSchedule",
     "CronSchedule",
     "RateSchedule",
@@ -41,7 +43,7 @@ __all__ = [
 
 ScheduleKind = Literal["cron", "rate", "at"]
 
-# PutRule's message for every refused expression (LAMBDA-FACTS 5.4); ours adds the reason.
+# PutRule's message for any refused expression (LAMBDA-FACTS 5.4); we add the reason.
 AWS_INVALID_EXPRESSION = "Parameter ScheduleExpression is not valid."
 AWS_INVALID_TIMEZONE = "Parameter ScheduleExpressionTimezone is not valid."
 
@@ -66,15 +68,14 @@ _ORDINALS = ("first", "second", "third", "fourth", "fifth")
 _FIRST_YEAR, _LAST_YEAR = 1970, 2199
 # croniter's own year field stops at 2099 (ENV-NOTES 4), so years are filtered here.
 _CRONITER_LAST_YEAR = 2099
-_MINUTES_PER_DAY = 24 * 60
 
 
 class ScheduleFieldError(ScheduleSyntaxError):
     """An expression EventBridge would refuse, with the part that is wrong.
 
     ``field`` is one of ``FIELD_NAMES``, ``"rate"``, ``"at"``, ``"expression"`` (the
-    whole text) or ``"timezone"``, so a UI can highlight it; ``fields`` lists every field
-    involved when a rule spans two (the day-of-month/day-of-week pair).
+    whole text) or ``"timezone"``, so a UI can highlight it; ``fields`` lists every
+    field involved when a rule spans two (the day-of-month/day-of-week pair).
     """
 
     def __init__(
@@ -165,7 +166,7 @@ class Schedule(ABC):
     def next_fire_times(
         self, after: datetime, count: int, tz: str | None = None
     ) -> list[datetime]:
-        """The first ``count`` fire times strictly after ``after`` (fewer if it stops)."""
+        """The first ``count`` fire times strictly after ``after`` (fewer if none)."""
         if count < 0:
             raise ValueError(f"count must be 0 or more, got {count}")
         return list(islice(self.fire_times(after, tz), count))
@@ -320,7 +321,7 @@ def _parse_rate(text: str) -> RateSchedule:
 
 @dataclass(frozen=True)
 class AtSchedule(Schedule):
-    """EventBridge Scheduler's one-time ``at(yyyy-mm-ddThh:mm:ss)``, in the schedule's zone."""
+    """EventBridge Scheduler's one-time ``at(yyyy-mm-ddThh:mm:ss)``, in its zone."""
 
     when: datetime  # naive wall-clock time, read in the evaluation zone
 
@@ -556,7 +557,8 @@ def _refuse_special(spec: _FieldSpec, term: str, text: str) -> None:
     if spec.name in homes:
         reason = f"{spec.name} {text!r}: {special!r} must stand alone in the field."
     else:
-        reason = f"{spec.name} {text!r}: {special!r} is only allowed in {' or '.join(homes)}."
+        where = " or ".join(homes)
+        reason = f"{spec.name} {text!r}: {special!r} is only allowed in {where}."
     raise _fail(spec, text, reason)
 
 
@@ -736,10 +738,10 @@ class CronSchedule(Schedule):
                     yield instant
 
     def _matching_days(self, first: date) -> Iterator[date]:
-        """Calendar days on or after ``first`` that the day, month and year fields allow.
+        """Days on or after ``first`` that the day, month and year fields allow.
 
-        croniter finds the days (it reads L, W, # and weekdays once translated); the year
-        field is applied here because croniter's own year field stops at 2099.
+        croniter finds the days (it reads L, W, # and weekdays once translated); the
+        year field is applied here because croniter's own year field stops at 2099.
         """
         years, year_set = self.years, frozenset(self.years)
         # One pattern of croniter's 7-field form, at midnight, with any year.
@@ -793,11 +795,11 @@ class CronSchedule(Schedule):
 
 
 def _wall_to_utc(wall: datetime, zone: tzinfo) -> datetime | None:
-    """The UTC instant of a naive wall-clock time in ``zone``, or None if it never occurs.
+    """The UTC instant of a naive wall-clock time in ``zone``; None if it never occurs.
 
-    EventBridge Scheduler's DST rule (AWS knowledge-center "eventbridge-scheduler-adjust-
-    dst"): a time skipped when clocks spring forward does not fire at all; a time repeated
-    when clocks fall back fires only once, and lambdalab picks its first occurrence.
+    EventBridge Scheduler's DST rule (AWS knowledge center, "eventbridge-scheduler-
+    adjust-dst"): a time skipped when clocks spring forward does not fire at all; a time
+    repeated when clocks fall back fires only once, and lambdalab picks the first.
     """
     if zone is UTC:
         return wall.replace(tzinfo=UTC)
@@ -842,7 +844,7 @@ def _describe_numbers(values: Iterable[int]) -> str:
 
 
 def _even_step(values: Sequence[int], low: int, high: int) -> int | None:
-    """The step if ``values`` is ``low, low+s, low+2s, ...`` up to ``high``, else None."""
+    """The step s if ``values`` is ``low, low+s, low+2s, ...`` up to ``high``."""
     if len(values) < 2 or values[0] != low:
         return None
     step = values[1] - values[0]
@@ -1010,8 +1012,8 @@ def _check_day_fields(dom: str, dow: str, text: str) -> None:
     both = ("day-of-month", "day-of-week")
     if dom == "?" and dow == "?":
         reason = (
-            "day-of-month and day-of-week are both '?'; exactly one of them must be '?' "
-            "and the other must say which days (or be '*')."
+            "day-of-month and day-of-week are both '?'; exactly one of them must be "
+            "'?' and the other must say which days (or be '*')."
         )
     elif dom != "?" and dow != "?":
         if dom == "*" and dow == "*":

@@ -73,8 +73,8 @@ def test_rate_counts_from_after(capsys):  # LAMBDA-FACTS T20
     )
     assert code == 0
     assert (
-        out
-        == "Every minute\n2025-01-01T10:01:20Z\n2025-01-01T10:02:20Z\n2025-01-01T10:03:20Z\n"
+        out == "Every minute\n"
+        "2025-01-01T10:01:20Z\n2025-01-01T10:02:20Z\n2025-01-01T10:03:20Z\n"
     )
 
 
@@ -168,7 +168,8 @@ def test_bad_after_exits_2(capsys, after):
     code, out, err = run(capsys, "cron(0 8 * * ? *)", "--after", after)
     assert (code, out) == (2, "")
     assert err == (
-        f"lambdalab: --after {after!r} is not an ISO-8601 date or time; write for example "
+        f"lambdalab: --after {after!r} is not an ISO-8601 date or time; "
+        "write for example "
         "2025-01-01T08:00Z, 2025-01-01T08:00:00+05:30 or 2025-01-01.\n"
     )
 
@@ -197,8 +198,9 @@ def test_unknown_zone_exits_2(capsys):
     code, out, err = run(capsys, "cron(0 8 * * ? *)", "--tz", "Mars/Olympus_Mons")
     assert (code, out) == (2, "")
     assert err == (
-        "lambdalab: Parameter ScheduleExpressionTimezone is not valid. 'Mars/Olympus_Mons' "
-        "is not an IANA time zone name (for example UTC, Europe/London or Asia/Kolkata).\n"
+        "lambdalab: Parameter ScheduleExpressionTimezone is not valid. "
+        "'Mars/Olympus_Mons' is not an IANA time zone name "
+        "(for example UTC, Europe/London or Asia/Kolkata).\n"
     )
 
 

@@ -159,7 +159,7 @@ def test_documented_expressions_are_accepted(expression, first):
     assert times == ([utc(first)] if first else [])
 
 
-def test_last_friday_2019_2022_fires_on_last_fridays():  # LAMBDA-FACTS 5.2, PITFALLS R01
+def test_last_friday_2019_2022_fires_on_last_fridays():  # LAMBDA-FACTS 5.2, R01
     times = fires("cron(15 10 ? * 6L 2019-2022)", utc("2018-06-01 00:00"), count=3)
     assert times == [
         utc("2019-01-25 10:15"),
@@ -582,7 +582,8 @@ def test_invalid_expressions_are_refused_with_aws_text(expression, field):
 
 def test_message_day_of_week_out_of_range():
     assert str(refused("cron(0 12 ? * 8 *)")) == (
-        "Parameter ScheduleExpression is not valid. day-of-week 8 is out of range 1-7 (1 = SUN)."
+        "Parameter ScheduleExpression is not valid. "
+        "day-of-week 8 is out of range 1-7 (1 = SUN)."
     )
 
 
@@ -601,12 +602,13 @@ def test_message_five_fields_renumbers_unix_weekdays():
 
 def test_message_rate_plural_rule():  # PITFALLS R06
     assert str(refused("rate(1 minutes)")) == (
-        "Parameter ScheduleExpression is not valid. a value of 1 takes a singular unit: "
+        "Parameter ScheduleExpression is not valid. "
+        "a value of 1 takes a singular unit: "
         "write rate(1 minute)."
     )
 
 
-def test_message_seconds_are_impossible():  # LAMBDA-FACTS 5.1: finest resolution 1 minute
+def test_message_seconds_are_impossible():  # LAMBDA-FACTS 5.1: 1 minute at finest
     assert "at most once a minute" in str(refused("rate(10 seconds)"))
 
 
@@ -645,7 +647,8 @@ DESCRIPTIONS = [
     ),
     (
         "cron(0/30 20-2 ? * MON-FRI *)",
-        "Every 30 minutes from 00:00 to 02:30 and from 20:00 to 23:30 UTC, Monday through Friday",
+        "Every 30 minutes from 00:00 to 02:30 and from 20:00 to 23:30 UTC, "
+        "Monday through Friday",
     ),
     ("cron(0 9 15W * ? *)", "At 09:00 UTC, on the weekday nearest day 15 of the month"),
     ("cron(0 */2 * * ? *)", "Every 2 hours from 00:00 to 22:00 UTC"),
