@@ -1,0 +1,119 @@
+"""The lesson model: what a lesson folder declares, after validation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CHECK_TYPES = ("invocations", "response", "log", "queue", "config", "prediction")
+OUTCOMES = ("success", "error", "timeout", "exit", "throttled", "accepted")
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A predict-then-run question: the learner commits before the lab shows the answer."""
+
+    question: str
+    choices: tuple[str, ...] = ()
+    """Multiple choice; empty for a numeric answer."""
+    answer: float | int = 0
+    """The index of the right choice, or the right number."""
+    tolerance: float = 0.0
+    explain: str = ""
+
+    def is_right(self, value: float | int) -> bool:
+        """Whether ``value`` is the right answer (within the tolerance for numbers)."""
+        if self.choices:
+            return int(value) == int(self.answer)
+        return abs(float(value) - float(self.answer)) <= self.tolerance
+
+
+@dataclass(frozen=True)
+class Check:
+    """A goal about the lab's trace or state, explained in Lambda's terms when unmet."""
+
+    type: str
+    goal: str
+    """What the learner must make happen, shown before and after a failure."""
+    params: dict[str, Any] = field(default_factory=dict)
+    explain: str = ""
+    """Optional author text added to the automatic explanation of a failure."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One stage of a lesson: text, an optional prediction, a task with checks, hints."""
+
+    id: str
+    title: str
+    text: str
+    """Markdown."""
+    checks: tuple[Check, ...] = ()
+    hints: tuple[str, ...] = ()
+    predict: Prediction | None = None
+
+
+@dataclass(frozen=True)
+class LabFunction:
+    """A function the lesson's lab starts with."""
+
+    name: str
+    handler: str | None = None
+    """``file.py:function`` relative to the lesson folder (copied to the workspace)."""
+    editable: bool = False
+    settings: dict[str, Any] = field(default_factory=dict)
+    """FunctionConfig fields: memory_mb, timeout_s, reserved_concurrency, ..."""
+
+
+@dataclass(frozen=True)
+class LabSpec:
+    """The lab a lesson opens with."""
+
+    functions: tuple[LabFunction, ...]
+    events: dict[str, Any]
+    """Named events the learner can send, in order."""
+    seed: int = 1
+    speed: float = 10.0
+    account: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Action:
+    """One move of the reference solution, replayed by ``lessons check``."""
+
+    do: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """A lesson folder, loaded and validated."""
+
+    id: str
+    title: str
+    summary: str
+    objectives: tuple[str, ...]
+    steps: tuple[Step, ...]
+    lab: LabSpec
+    solution: tuple[Action, ...]
+    solution_text: str
+    recap: str
+    folder: Path
+    files: dict[str, str] = field(default_factory=dict)
+    """Starting code: workspace file name -> text."""
+    solution_files: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Course:
+    """The ordered lessons of a course (the bundled one or a third-party pack)."""
+
+    title: str
+    lessons: tuple[Lesson, ...]
+    root: Path
+    welcome: str = ""
+
+    def lesson(self, lesson_id: str) -> Lesson | None:
+        """The lesson with that id, or None."""
+        return next((lesson for lesson in self.lessons if lesson.id == lesson_id), None)

@@ -1,0 +1,196 @@
+"""Per-learner progress, saved atomically, never lost, never shared between learners.
+
+A progress file that cannot be read is set aside (renamed, never deleted) with a message,
+and the learner starts afresh rather than seeing a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lambdalab.errors import ProgressError
+
+FORMAT = "lambdalab-progress"
+VERSION = 1
+_LEARNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$")
+
+
+def data_home() -> Path:
+    """Where lambdalab keeps learners' data (LAMBDALAB_HOME overrides the platform's)."""
+    override = os.environ.get("LAMBDALAB_HOME")
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("lambdalab", appauthor=False))
+
+
+def learner_folder_name(name: str) -> str:
+    """A learner name as a folder name that can never leave the learners folder."""
+    cleaned = name.strip()
+    if not _LEARNER.match(cleaned) or cleaned in (".", ".."):
+        raise ProgressError(
+            f"Learner name {name!r} is not usable: use 1-40 letters, digits, spaces, "
+            "dots, hyphens or underscores, starting with a letter or digit."
+        )
+    return cleaned.replace(" ", "_").lower()
+
+
+@dataclass
+class LessonProgress:
+    """How far a learner got in one lesson."""
+
+    step: int = 0
+    passed_steps: list[str] = field(default_factory=list)
+    completed: bool = False
+    hints_used: dict[str, int] = field(default_factory=dict)
+    predictions: dict[str, float | int] = field(default_factory=dict)
+    failed_checks: int = 0
+    solution_seen: bool = False
+
+
+@dataclass
+class Progress:
+    """A learner's progress across a course."""
+
+    learner: str
+    current: str | None = None
+    lessons: dict[str, LessonProgress] = field(default_factory=dict)
+    notice: str = ""
+    """A message for the learner about the file (e.g. it was set aside); not saved."""
+
+    def lesson(self, lesson_id: str) -> LessonProgress:
+        """The progress record of a lesson, created on first use."""
+        return self.lessons.setdefault(lesson_id, LessonProgress())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "learner": self.learner,
+            "current": self.current,
+            "lessons": {k: vars(v) for k, v in self.lessons.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, source: str) -> Progress:
+        """Build from a decoded file, refusing anything that is not lambdalab progress."""
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ProgressError(f"{source} is not a lambdalab progress file.")
+        if data.get("version") != VERSION:
+            raise ProgressError(
+                f"{source} has progress format version {data.get('version')!r}; this "
+                f"lambdalab reads version {VERSION}."
+            )
+        lessons: dict[str, LessonProgress] = {}
+        raw = data.get("lessons", {})
+        if not isinstance(raw, dict):
+            raise ProgressError(f"{source}: 'lessons' must be an object.")
+        known = set(LessonProgress.__dataclass_fields__)
+        for lesson_id, item in raw.items():
+            if not isinstance(item, dict):
+                raise ProgressError(f"{source}: lesson {lesson_id!r} is not an object.")
+            try:
+                lessons[str(lesson_id)] = LessonProgress(
+                    **{k: v for k, v in item.items() if k in known}
+                )
+            except TypeError as exc:
+                raise ProgressError(f"{source}: lesson {lesson_id!r}: {exc}.") from None
+        current = data.get("current")
+        return cls(
+            learner=str(data.get("learner", "")),
+            current=current if isinstance(current, str) else None,
+            lessons=lessons,
+        )
+
+
+class ProgressStore:
+    """The progress file and code workspace of one learner."""
+
+    def __init__(self, learner: str, home: Path | None = None) -> None:
+        self.learner = learner
+        self.folder = (home or data_home()) / "learners" / learner_folder_name(learner)
+        self.path = self.folder / "progress.json"
+
+    def workspace(self, lesson_id: str) -> Path:
+        """The folder holding this learner's code for a lesson."""
+        return self.folder / "workspace" / lesson_id
+
+    def load(self) -> Progress:
+        """Read the progress; a corrupt or foreign file is set aside, never fatal."""
+        if not self.path.exists():
+            return Progress(self.learner)
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            progress = Progress.from_json(data, str(self.path))
+        except (
+            OSError,
+            UnicodeDecodeError,
+            json.JSONDecodeError,
+            ProgressError,
+        ) as exc:
+            aside = self._set_aside()
+            fresh = Progress(self.learner)
+            fresh.notice = (
+                f"Your progress file could not be read ({_reason(exc)}). It was kept as "
+                f"{aside.name} in {aside.parent} and you start afresh."
+            )
+            return fresh
+        progress.learner = self.learner
+        return progress
+
+    def _set_aside(self) -> Path:
+        n = 1
+        while (aside := self.path.with_name(f"progress.corrupt-{n}.json")).exists():
+            n += 1
+        os.replace(self.path, aside)
+        return aside
+
+    def save(self, progress: Progress) -> None:
+        """Write atomically: a crash leaves either the old file or the new one."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(progress.to_json(), indent=2, sort_keys=True)
+        fd, tmp = tempfile.mkstemp(prefix=".progress-", dir=self.folder)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def export(self, target: Path) -> None:
+        """Copy the progress to ``target`` for another machine."""
+        progress = self.load()
+        target.write_text(
+            json.dumps(progress.to_json(), indent=2, sort_keys=True), encoding="utf-8"
+        )
+
+    def import_(self, source: Path) -> Progress:
+        """Replace this learner's progress with an exported file (validated first)."""
+        try:
+            data = json.loads(source.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ProgressError(f"Cannot read {source}: {exc.strerror}.") from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ProgressError(
+                f"{source} is not a lambdalab progress file ({_reason(exc)})."
+            ) from None
+        progress = Progress.from_json(data, str(source))
+        progress.learner = self.learner
+        self.save(progress)
+        return progress
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON at line {exc.lineno}"
+    return str(exc).rstrip(".")

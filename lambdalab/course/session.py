@@ -1,0 +1,430 @@
+"""A lesson's live lab: the service it drives, the learner's code, and the checks.
+
+The UI and ``lessons check`` drive the same ``LabSession``; the UI only adds pacing and
+drawing, so what a replay proves is what a learner sees.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from lambdalab.course.model import Check, Lesson, Step
+from lambdalab.engine.model import Account, DurationModel, FunctionConfig
+from lambdalab.engine.service import Invocation, LambdaService
+from lambdalab.errors import LambdaLabError
+
+InvokeKind = Literal["sync", "async"]
+_TYPES: dict[str, Literal["RequestResponse", "Event"]] = {
+    "sync": "RequestResponse",
+    "async": "Event",
+}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict on one check, with the reason in Lambda's terms."""
+
+    check: Check
+    passed: bool
+    detail: str
+
+
+class LabSession:
+    """One learner's lab for one lesson."""
+
+    def __init__(
+        self,
+        lesson: Lesson,
+        workspace: Path,
+        *,
+        answers: dict[str, float | int] | None = None,
+        wall_guard_s: float = 3.0,
+    ) -> None:
+        self.lesson = lesson
+        self.workspace = workspace
+        self.answers: dict[str, float | int] = dict(answers or {})
+        self.wall_guard_s = wall_guard_s
+        self.history: list[Invocation] = []
+        """Invocations the learner (or a replay) started, in order."""
+        self.revision = 0
+        """Bumped by every change a check could see, so watchers know to re-check."""
+        self._ensure_workspace()
+        self.service = self._build()
+
+    # -- set-up ----------------------------------------------------------------------
+
+    def _ensure_workspace(self) -> None:
+        self.workspace.mkdir(parents=True, exist_ok=True)
+        for name, text in self.lesson.files.items():
+            path = self.workspace / name
+            if not path.exists():
+                path.write_text(text, encoding="utf-8")
+
+    def _build(self) -> LambdaService:
+        lab = self.lesson.lab
+        service = LambdaService(
+            Account(**lab.account), seed=lab.seed, wall_guard_s=self.wall_guard_s
+        )
+        for function in lab.functions:
+            service.create_function(
+                self._config(function.name, function.handler, function.settings)
+            )
+        return service
+
+    def _config(
+        self, name: str, handler: str | None, settings: dict[str, Any]
+    ) -> FunctionConfig:
+        values = dict(settings)
+        duration = values.pop("duration_ms", None)
+        if duration is not None:
+            values["duration"] = (
+                DurationModel("fixed", float(duration))
+                if isinstance(duration, int | float)
+                else DurationModel(**duration)
+            )
+        return FunctionConfig(
+            name,
+            handler=handler,
+            code_dir=self.workspace if handler else None,
+            **values,
+        )
+
+    def reset(self) -> None:
+        """Start the lab again: a fresh service, the learner's code as it is now."""
+        self.service.close()
+        self.service = self._build()
+        self.history.clear()
+        self.revision += 1
+
+    def reset_code(self) -> None:
+        """Put the lesson's starting code back into the workspace."""
+        for name, text in self.lesson.files.items():
+            (self.workspace / name).write_text(text, encoding="utf-8")
+        self.reset()
+
+    def close(self) -> None:
+        """End the handler processes."""
+        self.service.close()
+
+    # -- what the learner does -------------------------------------------------------
+
+    @property
+    def event_names(self) -> list[str]:
+        """The lab's named events, in the lesson's order."""
+        return list(self.lesson.lab.events)
+
+    def invoke(
+        self, function: str, event: str, kind: InvokeKind = "sync"
+    ) -> Invocation:
+        """Invoke ``function`` now with the named event."""
+        payload = self.lesson.lab.events[event]
+        inv = self.service.invoke(
+            function, payload, _TYPES[kind], on_done=self._changed
+        )
+        self.history.append(inv)
+        self.revision += 1
+        return inv
+
+    def _changed(self, _inv: Invocation) -> None:
+        self.revision += 1
+
+    def code(self, file: str) -> str:
+        """The learner's current text of a code file."""
+        return (self.workspace / file).read_text(encoding="utf-8")
+
+    def save_code(self, file: str, text: str) -> None:
+        """Save the learner's code; like a deploy, new requests get new environments."""
+        (self.workspace / file).write_text(text, encoding="utf-8")
+        for function in self.lesson.lab.functions:
+            if function.handler and function.handler.split(":")[0] == file:
+                self.service.update_function(function.name)
+        self.revision += 1
+
+    def configure(self, function: str, key: str, value: Any) -> None:
+        """Change a function setting, validated as Lambda would."""
+        if key == "reserved_concurrency":
+            self.service.put_function_concurrency(function, value)
+        else:
+            self.service.update_function(function, **{key: value})
+        self.revision += 1
+
+    def answer(self, step_id: str, value: float | int) -> None:
+        """Record the learner's prediction for a step."""
+        self.answers[step_id] = value
+        self.revision += 1
+
+    def advance(self, seconds: float) -> None:
+        """Let virtual time run for ``seconds`` (waiting for handler code as needed)."""
+        self.service.run(until_ms=self.service.now_ms + seconds * 1000.0)
+
+    def settle(self) -> None:
+        """Run until nothing is left to do (every invocation and retry has finished)."""
+        self.service.run()
+
+    # -- replay ----------------------------------------------------------------------
+
+    def replay_solution(self) -> set[str]:
+        """Apply the lesson's reference solution; return the ids of the steps it passed.
+
+        Steps are checked after every action, as the app checks them while a learner
+        works, so a later step may change what an earlier one looked at.
+        """
+        passed: set[str] = set()
+        for action in self.lesson.solution:
+            p = action.params
+            if action.do == "invoke":
+                for _ in range(int(p.get("times", 1))):
+                    event = p.get("event", self.event_names[0])
+                    inv = self.invoke(p["function"], event, p.get("type", "sync"))
+                    if p.get("type", "sync") == "sync":
+                        self.service.run_until_done(inv)
+            elif action.do == "write":
+                self.save_code(p["file"], self.lesson.solution_files[p["file"]])
+            elif action.do == "set":
+                self.configure(p["function"], p["key"], p["value"])
+            elif action.do == "wait":
+                self.advance(float(p["seconds"]))
+            elif action.do == "answer":
+                self.answer(p["step"], p["value"])
+            passed |= self.passed_steps()
+        self.settle()
+        return passed | self.passed_steps()
+
+    def passed_steps(self) -> set[str]:
+        """Ids of the steps with checks whose checks all pass now."""
+        return {s.id for s in self.lesson.steps if s.checks and self.step_passed(s)}
+
+    # -- checks ----------------------------------------------------------------------
+
+    def evaluate(self, step: Step) -> list[CheckResult]:
+        """Every check of ``step`` against the lab as it is now."""
+        return [self.check(c) for c in step.checks]
+
+    def step_passed(self, step: Step) -> bool:
+        """True when the step has checks and all of them pass (or it has none)."""
+        return all(r.passed for r in self.evaluate(step))
+
+    def check(self, check: Check) -> CheckResult:
+        """Evaluate one check and explain the result."""
+        handler = getattr(self, f"_check_{check.type}")
+        passed, detail = handler(check.params)
+        if not passed and check.explain:
+            detail = f"{detail} {check.explain}"
+        return CheckResult(check, passed, detail)
+
+    def _check_invocations(self, p: dict[str, Any]) -> tuple[bool, str]:
+        function = p.get("function")
+        outcome = p.get("outcome")
+        kind = p.get("via")
+        count = 0
+        seen: dict[str, int] = {}
+        for record in self.service.trace:
+            if function and record.function != function:
+                continue
+            if record.kind == "invoke.end":
+                data = record.data
+                if kind and data["type"] != kind:
+                    continue
+                label = data["outcome"] + (" (cold)" if data["cold"] else "")
+                seen[label] = seen.get(label, 0) + 1
+                if outcome not in (None, data["outcome"]):
+                    continue
+                if "cold" in p and data["cold"] != p["cold"]:
+                    continue
+                if "error_type" in p and data.get("error_type") != p["error_type"]:
+                    continue
+                count += 1
+            elif record.kind == "invoke.throttled":
+                seen["throttled"] = seen.get("throttled", 0) + 1
+                if outcome == "throttled":
+                    count += 1
+            elif record.kind == "async.received":
+                seen["accepted async"] = seen.get("accepted async", 0) + 1
+                if outcome == "accepted":
+                    count += 1
+        low, high = p.get("min", 1), p.get("max")
+        passed = count >= low and (high is None or count <= high)
+        what = _describe_invocations(p)
+        so_far = ", ".join(f"{n} {label}" for label, n in seen.items()) or "nothing yet"
+        if passed:
+            return True, f"{count} {what}."
+        need = f"at least {low}" if high is None else f"{low} to {high}"
+        return False, f"Needs {need} {what}; the lab shows {count}. So far: {so_far}."
+
+    def _answered(self, function: str | None, event: str | None) -> list[Invocation]:
+        """Synchronous invocations that have answered, newest first."""
+        payload = None if event is None else self.lesson.lab.events.get(event)
+        return [
+            inv
+            for inv in reversed(self.history)
+            if inv.invocation_type == "RequestResponse"
+            and inv.done
+            and (function is None or inv.function == function)
+            and (event is None or json.loads(inv.payload) == payload)
+        ]
+
+    def _check_response(self, p: dict[str, Any]) -> tuple[bool, str]:
+        answered = self._answered(p.get("function"), p.get("event"))
+        if not answered:
+            sent = f" with the {p['event']!r} event" if p.get("event") else ""
+            return (
+                False,
+                f"No synchronous invocation{sent} has answered yet; invoke it (press i).",
+            )
+        problems: list[str] = []
+        for inv in answered:
+            problems = _response_problems(inv, p)
+            if not problems:
+                return True, f"The response to {inv.request_id[:8]} is as expected."
+        latest = answered[0]
+        problems = _response_problems(latest, p)
+        return False, f"The latest response ({latest.request_id[:8]}): " + "; ".join(
+            problems
+        ) + "."
+
+    def _check_log(self, p: dict[str, Any]) -> tuple[bool, str]:
+        pattern = re.compile(str(p.get("pattern", "")))
+        function = p.get("function")
+        count = sum(
+            1
+            for r in self.service.trace.of_kind("log")
+            if (not function or r.function == function)
+            and pattern.search(r.data["message"])
+        )
+        low = int(p.get("min", 1))
+        if count >= low:
+            return True, f"{count} log line(s) match."
+        return (
+            False,
+            f"Needs at least {low} log line(s) matching {pattern.pattern!r}; found {count}.",
+        )
+
+    def _check_queue(self, p: dict[str, Any]) -> tuple[bool, str]:
+        name = str(p["queue"])
+        count = len(self.service.queue(name).messages)
+        low, high = int(p.get("min", 1)), p.get("max")
+        if count >= low and (high is None or count <= int(high)):
+            return True, f"{name} holds {count} message(s)."
+        return (
+            False,
+            f"Queue {name} holds {count} message(s); the goal is at least {low}.",
+        )
+
+    def _check_config(self, p: dict[str, Any]) -> tuple[bool, str]:
+        config = self.service.function(str(p["function"]))
+        value = getattr(config, str(p["key"]))
+        if value == p["value"]:
+            return True, f"{p['function']} has {p['key']} = {value}."
+        return (
+            False,
+            f"{p['function']} has {p['key']} = {value}; the goal is {p['value']}.",
+        )
+
+    def _check_prediction(self, p: dict[str, Any]) -> tuple[bool, str]:
+        if p["step"] in self.answers:
+            return True, "You committed to a prediction."
+        return False, "Commit to a prediction first (press the number of your answer)."
+
+
+def _response_problems(inv: Invocation, p: dict[str, Any]) -> list[str]:
+    response = inv.response
+    assert response is not None
+    problems = []
+    if "status_code" in p and response.status_code != p["status_code"]:
+        problems.append(
+            f"the status code was {response.status_code}, not {p['status_code']}"
+        )
+    if "function_error" in p:
+        want = p["function_error"] or None
+        if response.function_error != want:
+            got = response.function_error or "no X-Amz-Function-Error header"
+            problems.append(f"the function error was {got}, not {want or 'absent'}")
+    if "payload" in p:
+        try:
+            body = json.loads(response.payload) if response.payload else None
+        except json.JSONDecodeError:
+            body = None
+        if not _matches(body, p["payload"]):
+            problems.append(
+                f"the payload was {response.payload or 'empty'}, not {json.dumps(p['payload'])}"
+            )
+    if "payload_contains" in p and str(p["payload_contains"]) not in response.payload:
+        problems.append(
+            f"the payload {response.payload or '(empty)'} does not contain {p['payload_contains']!r}"
+        )
+    return problems
+
+
+def _describe_invocations(p: dict[str, Any]) -> str:
+    words = []
+    if "cold" in p:
+        words.append("cold" if p["cold"] else "warm")
+    outcome = p.get("outcome")
+    words.append(
+        {
+            None: "",
+            "success": "successful",
+            "error": "failed",
+            "timeout": "timed-out",
+            "exit": "crashed",
+            "throttled": "throttled",
+            "accepted": "accepted",
+        }[outcome]
+    )
+    if p.get("via"):
+        words.append("synchronous" if p["via"] == "sync" else "asynchronous")
+    noun = "invocation(s)"
+    if "error_type" in p:
+        noun += f" ending in {p['error_type']}"
+    if p.get("function"):
+        noun += f" of {p['function']}"
+    return " ".join(w for w in [*words, noun] if w)
+
+
+def _matches(actual: Any, expected: Any) -> bool:
+    """Whether ``expected`` is contained in ``actual`` (dicts by subset, others equal)."""
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(
+            k in actual and _matches(actual[k], v) for k, v in expected.items()
+        )
+    return bool(actual == expected)
+
+
+def replay_problems(lesson: Lesson, workspace: Path) -> list[str]:
+    """What ``lessons check`` reports for one lesson: its start must fail, its solution pass."""
+    problems: list[str] = []
+    checked = [s for s in lesson.steps if s.checks]
+    if not checked:
+        return [f"{lesson.id}: no step has a check; add a task with checks."]
+    start = LabSession(lesson, workspace / "start", wall_guard_s=2.0)
+    try:
+        start.settle()
+        if all(start.step_passed(s) for s in checked):
+            problems.append(
+                f"{lesson.id}: the starting state already passes every check; a task must need work."
+            )
+    finally:
+        start.close()
+    solved = LabSession(lesson, workspace / "solution", wall_guard_s=2.0)
+    try:
+        passed = solved.replay_solution()
+        for step in checked:
+            if step.id in passed:
+                continue
+            for result in solved.evaluate(step):
+                if not result.passed:
+                    problems.append(
+                        f"{lesson.id}: step {step.id!r}: the reference solution fails "
+                        f"'{result.check.goal}': {result.detail}"
+                    )
+    except LambdaLabError as exc:
+        problems.append(
+            f"{lesson.id}: the reference solution cannot be replayed: {exc}"
+        )
+    finally:
+        solved.close()
+    return problems
