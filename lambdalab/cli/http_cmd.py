@@ -1,11 +1,11 @@
 """``lambdalab http``: the raw HTTP response a client gets for a handler's return value.
 
-stdout carries the response exactly as on the wire: CRLF line endings and the body's own
-bytes, so it can be piped or saved (``| tr -d '\\r'`` strips the CRs). Front-door headers
-such as Date and Content-Length are not added. Why a front door answered with its own
-error, its execution-log lines (REST) and the header values it merged or dropped go to
-stderr. A malformed result is
-not a CLI error: the client's 502 (or 500) is the answer, with exit status 0.
+stdout carries the response exactly as on the wire: CRLF line endings and the body's
+own bytes, so it can be piped or saved (``| tr -d '\\r'`` strips the CRs). Front-door
+headers such as Date and Content-Length are not added. Why a front door answered with
+its own error, its execution-log lines (REST) and the header values it merged or
+dropped go to stderr. A malformed result is not a CLI error: the client's 502 (or 500)
+is the answer, with exit status 0.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Sample event documents, like ``sam local generate-event``, but byte-stable.
 
-Every id and time has a fixed default (account 123456789012, region us-east-1, times at
-the epoch) so the same arguments always give the same document. The HTTP events come
-from the builders in ``triggers.http`` and the S3 record from ``triggers.s3``, so a sample
-is exactly what the simulated front door or bucket would send.
+Every id and time has a fixed default (account 123456789012, region us-east-1, times
+at the epoch) so the same arguments always give the same document. The HTTP events
+come from the builders in ``triggers.http`` and the S3 record from ``triggers.s3``, so
+a sample is exactly what the simulated front door or bucket would send.
 
 S3 keys are form-encoded as S3 does it (PITFALLS R38): handlers must decode them with
 ``urllib.parse.unquote_plus``.

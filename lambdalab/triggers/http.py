@@ -1,45 +1,47 @@
 """HTTP front doors of Lambda: API Gateway REST (payload 1.0), HTTP API (2.0) and ALB.
 
-Request builders turn one ``HttpRequest`` into the exact event each front door hands the
-function (LAMBDA-FACTS 6.1, 6.3, 6.4). Response mappers turn what the function returned
-into the ``HttpResponse`` a client receives (6.2-6.4), with a ``WireNote`` for every header
-value a front door merged, converted or dropped, so the lab's wire view can point at it.
+Request builders turn one ``HttpRequest`` into the exact event each front door hands
+the function (LAMBDA-FACTS 6.1, 6.3, 6.4). Response mappers turn what the function
+returned into the ``HttpResponse`` a client receives (6.2-6.4), with a ``WireNote`` for
+every header value a front door merged, converted or dropped, for the lab's wire view.
 
-Choices made where LAMBDA-FACTS is silent or unsure (each is a deliberate lab decision):
+Choices made where LAMBDA-FACTS is silent or unsure (each a deliberate lab decision):
 
-- REST, same header name in ``headers`` and ``multiValueHeaders`` with an identical value:
-  only the ``multiValueHeaders`` copy is sent (the documented rule, 6.2 and 11.4; the
-  AWS-recorded merge only covers different values). Names match case-insensitively; the
-  line takes the ``multiValueHeaders`` spelling and sits right after that name's values.
-  Distinct-case keys inside ``headers`` alone stay separate lines (the pre-2018 cookie
-  trick of PITFALLS R10 worked on API Gateway).
+- REST, one header name in ``headers`` and ``multiValueHeaders`` with an identical
+  value: only the ``multiValueHeaders`` copy is sent (the documented rule, 6.2 and
+  11.4; the AWS-recorded merge covers different values only). Names match
+  case-insensitively; the merged line takes the ``multiValueHeaders`` spelling and
+  follows that name's values. Distinct-case keys inside ``headers`` alone stay
+  separate lines (the pre-2018 cookie trick of PITFALLS R10 worked on API Gateway).
 - A header value of ``null`` is dropped (with a note); numbers are sent as their JSON
   text; lists or objects inside ``headers`` make the response malformed.
 - ``statusCode``: an int, an integral float, or a string of ASCII digits, in 100-599;
   anything else (booleans included) is malformed. ``null`` counts as absent.
 - Header names must be HTTP tokens and values free of CR, LF and NUL; otherwise the
   response is malformed (a front door never forwards a split header line).
-- REST ``isBase64Encoded``: the body is decoded only when a ``binary_media_types`` entry
-  matches the first media type of the request's ``Accept`` header (API Gateway's rule),
-  or, when no ``accept`` is given, the response's Content-Type (a lab shortcut).
+- REST ``isBase64Encoded``: the body is decoded only when a ``binary_media_types``
+  entry matches the first media type of the request's ``Accept`` header (API
+  Gateway's rule) or, when no ``accept`` is given, the response's Content-Type (a lab
+  shortcut).
 - HTTP API answers its own errors with status 500 and ``{"message":"Internal Server
-  Error"}``: the capital-S body is the standard reason phrase of 500, and HTTP API access
-  logs show 500 for Lambda integration failures. REST answers 502 (6.2).
-- ALB: ``statusCode`` is required; unknown keys are ignored with a note; in single-value
-  mode two header keys that differ only in case keep the LAST one (the rule 6.4 gives for
-  repeated request values); the map of the other mode is ignored with a note. Its 502
-  body is the load balancer's HTML error page. ``statusDescription`` is checked for type
-  only: the status line always uses the standard reason phrase.
-- The inferred 2.0 format (no ``statusCode``) sends a string result as-is and any other
-  value as compact JSON text (T49); on AWS the body is the function's payload bytes.
-- Only headers that come from the function, plus the Content-Type a front door adds for
-  an inferred or error body, appear in an ``HttpResponse``. ``Date``, ``Content-Length``,
-  request-id and connection headers that real front doors add are left out so the wire
+  Error"}``: that body is the reason phrase of 500, and HTTP API access logs show 500
+  for Lambda integration failures. REST answers 502 (6.2).
+- ALB: ``statusCode`` is required; unknown keys are ignored with a note; in
+  single-value mode two header keys that differ only in case keep the LAST one (the
+  rule 6.4 gives for repeated request values); the map of the other mode is ignored
+  with a note. Its 502 body is the load balancer's HTML error page. The status line
+  always uses the standard reason phrase; a ``statusDescription`` that disagrees with
+  ``statusCode`` gets a note.
+- The inferred 2.0 format (no ``statusCode``) sends a string result as-is and any
+  other value as compact JSON text (T49); on AWS the body is the payload's bytes.
+- An ``HttpResponse`` holds only the headers that come from the function, plus the
+  Content-Type a front door adds to an inferred or error body. ``Date``,
+  ``Content-Length``, request-id and connection headers are left out, so the wire
   view shows exactly what the function controls.
-- Request events: header names group case-insensitively under the first spelling seen
-  (REST, ALB lowercases them anyway); HTTP API takes ``Cookie`` headers out of
-  ``headers`` and splits them into ``cookies``; ALB passes query names and values still
-  URL-encoded, as the ALB guide states; ALB sends ``""`` for a missing body.
+- Request events: header names group case-insensitively under the first spelling
+  seen (HTTP API and ALB lowercase them); HTTP API takes ``Cookie`` headers out of
+  ``headers`` and splits them into ``cookies``; ALB passes query names and values
+  still URL-encoded, as the ALB guide states, and ``""`` for a missing body.
 """
 
 from __future__ import annotations
@@ -662,14 +664,11 @@ def _media_type_matches(pattern: str, media_type: str) -> bool:
 # -- REST API (payload 1.0) ---------------------------------------------------
 
 
-def _rest_error(
-    problem: str, log_line: str, notes: Sequence[WireNote] = ()
-) -> HttpResponse:
+def _rest_error(problem: str, log_line: str) -> HttpResponse:
     return HttpResponse(
         status=502,
         headers=(("Content-Type", "application/json"),),
         body=REST_ERROR_BODY,
-        notes=tuple(notes),
         log_lines=(log_line, "Method completed with status: 502"),
         problem=problem,
     )
@@ -729,22 +728,18 @@ def rest_response(
             "Lambda execution failed with status 200 due to customer function error: "
             f"{outcome.error_message}. Lambda request id: {outcome.request_id}",
         )
-    notes: list[WireNote] = []
     try:
-        response = _map_rest(outcome, binary_media_types, accept, notes)
+        return _map_rest(outcome, binary_media_types, accept)
     except ProxyResponseError as exc:
         return _rest_error(
             f"malformed Lambda proxy response: {exc}", REST_MALFORMED_LOG
         )
-    return response
 
 
 def _map_rest(
-    value: object,
-    binary_media_types: Sequence[str],
-    accept: str | None,
-    notes: list[WireNote],
+    value: object, binary_media_types: Sequence[str], accept: str | None
 ) -> HttpResponse:
+    notes: list[WireNote] = []
     _check_json(value)
     if not isinstance(value, dict):
         raise ProxyResponseError(f"the result is {_kind(value)}, not a JSON object")
@@ -819,14 +814,14 @@ def http_api_response(outcome: object) -> HttpResponse:
         return _http_api_error(
             f"the function failed ({outcome.function_error}): {outcome.error_message}"
         )
-    notes: list[WireNote] = []
     try:
-        return _map_http_api(outcome, notes)
+        return _map_http_api(outcome)
     except ProxyResponseError as exc:
         return _http_api_error(f"invalid payload 2.0 response: {exc}")
 
 
-def _map_http_api(value: object, notes: list[WireNote]) -> HttpResponse:
+def _map_http_api(value: object) -> HttpResponse:
+    notes: list[WireNote] = []
     _check_json(value)
     if not isinstance(value, dict) or value.get("statusCode") is None:
         text = (
@@ -910,9 +905,8 @@ def alb_response(outcome: object, *, multi_value_headers: bool = False) -> HttpR
         return _alb_error(
             f"the function failed ({outcome.function_error}): {outcome.error_message}"
         )
-    notes: list[WireNote] = []
     try:
-        return _map_alb(outcome, multi_value_headers, notes)
+        return _map_alb(outcome, multi_value_headers)
     except ProxyResponseError as exc:
         return _alb_error(f"invalid ALB Lambda response: {exc}")
 
@@ -948,7 +942,8 @@ def _alb_single(lines: list[Header], notes: list[WireNote]) -> list[Header]:
     return list(kept.values())
 
 
-def _map_alb(value: object, multi_mode: bool, notes: list[WireNote]) -> HttpResponse:
+def _map_alb(value: object, multi_mode: bool) -> HttpResponse:
+    notes: list[WireNote] = []
     _check_json(value)
     if not isinstance(value, dict):
         raise ProxyResponseError(f"the result is {_kind(value)}, not a JSON object")
@@ -1016,23 +1011,3 @@ def map_response(
     raise ProxyResponseError(
         f"front door {api!r} is unknown; use one of {', '.join(API_NAMES)}"
     )
-
-
-__all__ = [
-    "HttpRequest",
-    "HttpResponse",
-    "FunctionErrorResult",
-    "WireNote",
-    "alb_event",
-    "alb_response",
-    "encode_query",
-    "http_api_event",
-    "http_api_response",
-    "map_response",
-    "parse_query",
-    "raw_http",
-    "raw_http_bytes",
-    "rest_event",
-    "rest_response",
-    "split_cookies",
-]

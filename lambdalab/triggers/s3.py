@@ -1,9 +1,10 @@
 """S3 buckets, event notifications to Lambda, and the records S3 sends (LAMBDA-FACTS 7).
 
 A ``Bucket`` keeps objects and notification configurations. Each write returns an
-``ObjectOperation``; ``Bucket.deliveries`` turns one into the ``(function_name, event)``
-pairs S3 would invoke asynchronously. That step is pure, so the engine decides when the
-invokes happen. Nothing here reads a clock: every time is passed in as epoch milliseconds.
+``ObjectOperation``; ``Bucket.deliveries`` turns one into the
+``(function_name, event)`` pairs S3 would invoke asynchronously. That step is pure, so
+the engine decides when the invokes happen. Nothing here reads a clock: every time is
+passed in as epoch milliseconds.
 
 Lab decisions where LAMBDA-FACTS is silent:
 
