@@ -515,6 +515,8 @@ def _parse_plain(spec: _FieldSpec, text: str) -> frozenset[int]:
     for term in terms:
         _refuse_special(spec, term, text)
         if term == "":
+            # PutRule once accepted cron(0/5, 9-18, ?, *, MON-FRI, *), a validation
+            # bug (LAMBDA-FACTS 5.4): lambdalab refuses the stray commas.
             raise _fail(
                 spec, text, f"{spec.name} {text!r} has an empty item in its list."
             )
@@ -606,6 +608,8 @@ def _parse_dow(text: str) -> _DayRule:
                 "allowed.",
             )
         if len(terms) > 1:
+            # AWS does not say what `2#1,4` would mean and croniter refuses the mix:
+            # lambdalab asks for the '#' expression alone.
             raise _fail(
                 spec,
                 text,
@@ -636,9 +640,9 @@ def _parse_dow(text: str) -> _DayRule:
     return _DayRule("set", values=_parse_plain(spec, text))
 
 
-def _compact(values: Iterable[int], sep: str = ",") -> str:
+def _compact(values: Iterable[int]) -> str:
     """``0,1,2,3,10`` -> ``0-3,10``."""
-    return sep.join(f"{a}" if a == b else f"{a}-{b}" for a, b in _runs(values))
+    return ",".join(f"{a}" if a == b else f"{a}-{b}" for a, b in _runs(values))
 
 
 def _runs(values: Iterable[int]) -> list[tuple[int, int]]:
@@ -982,6 +986,8 @@ def parse_schedule(text: str) -> Schedule:
 
 
 def _parse_cron(body: str, text: str) -> CronSchedule:
+    # lambdalab's choice (not verified on AWS): runs of spaces between fields are read
+    # as one separator; the canonical text has single spaces.
     fields = [f for f in body.split(" ") if f]
     if len(fields) != 6:
         raise ScheduleFieldError(
