@@ -648,6 +648,14 @@ def _b64decode(text: str) -> bytes:
         ) from None
 
 
+def _decoded_body(value: Mapping[str, object]) -> bytes:
+    """The body bytes of an HTTP API or ALB response: base64 is always decoded."""
+    text = _body_text(value.get("body"))
+    if _base64_flag(value.get("isBase64Encoded")):
+        return _b64decode(text)
+    return text.encode("utf-8")
+
+
 def _first_value(lines: Sequence[Header], name: str) -> str | None:
     folded = name.lower()
     return next((value for key, value in lines if key.lower() == folded), None)
@@ -872,12 +880,7 @@ def _map_http_api(value: object) -> HttpResponse:
                 )
             _check_header_line("set-cookie", cookie, f"cookies[{index}]")
             lines.append(("set-cookie", cookie))
-    text = _body_text(value.get("body"))
-    body = (
-        _b64decode(text)
-        if _base64_flag(value.get("isBase64Encoded"))
-        else text.encode()
-    )
+    body = _decoded_body(value)
     return HttpResponse(
         status=status, headers=tuple(lines), body=body, notes=tuple(notes)
     )
@@ -912,12 +915,17 @@ def alb_response(outcome: object, *, multi_value_headers: bool = False) -> HttpR
 
 
 def _ignored_map(raw: object, key: str, mode: str, notes: list[WireNote]) -> None:
-    for name in _object_or_none(raw, key):
+    """Note every entry of the header map this ALB mode does not read."""
+    if raw is None:
+        return
+    reads = "multiValueHeaders" if key == "headers" else "headers"
+    names: list[str | None] = list(raw) if isinstance(raw, dict) else [None]
+    for name in names:
+        where = key if name is None else f"{key}[{name!r}]"
         notes.append(
             WireNote(
                 "dropped",
-                f"ALB {mode} mode: {key}[{name!r}] ignored; this mode reads only "
-                + ("multiValueHeaders" if key == "headers" else "headers"),
+                f"ALB {mode} mode: {where} ignored; this mode reads only {reads}",
                 name,
             )
         )
@@ -976,12 +984,7 @@ def _map_alb(value: object, multi_mode: bool) -> HttpResponse:
         )
         single = _single_headers(value.get("headers"), "headers", notes, "ALB")
         lines = _alb_single(single, notes)
-    text = _body_text(value.get("body"))
-    body = (
-        _b64decode(text)
-        if _base64_flag(value.get("isBase64Encoded"))
-        else text.encode()
-    )
+    body = _decoded_body(value)
     return HttpResponse(
         status=status, headers=tuple(lines), body=body, notes=tuple(notes)
     )

@@ -569,6 +569,11 @@ def test_alb_each_mode_ignores_the_other_map_6_4() -> None:
     assert multi.headers == (("b", "2"),)
     assert single.notes[0].header == "b"
     assert multi.notes[0].header == "a"
+    odd = alb_response({"statusCode": 200, "headers": "x"}, multi_value_headers=True)
+    assert odd.status == 200
+    assert str(odd.notes[0]) == (
+        "ALB multi-value mode: headers ignored; this mode reads only multiValueHeaders"
+    )
 
 
 @pytest.mark.parametrize(
