@@ -107,20 +107,37 @@ def register(subparsers: Any) -> None:
     alb.set_defaults(handler=run)
 
     s3 = kinds.add_parser("s3", help="S3 notification event with one record")
-    s3.add_argument("--bucket", default=events.SAMPLE_BUCKET)
     s3.add_argument(
-        "--key", default=events.SAMPLE_KEY, help="the object key, not encoded"
+        "--bucket",
+        default=events.SAMPLE_BUCKET,
+        help=f"bucket name (default {events.SAMPLE_BUCKET})",
+    )
+    s3.add_argument(
+        "--key",
+        default=events.SAMPLE_KEY,
+        help=f"the object key as stored, not encoded (default {events.SAMPLE_KEY})",
     )
     s3.add_argument(
         "--event-name",
         default="ObjectCreated:Put",
         help="e.g. ObjectCreated:Put (default), ObjectCreated:Copy, ObjectRemoved:Delete",
     )
-    s3.add_argument("--size", type=_size_arg, default=events.SAMPLE_SIZE)
-    s3.add_argument("--etag", default=events.SAMPLE_ETAG)
+    s3.add_argument(
+        "--size",
+        type=_size_arg,
+        default=events.SAMPLE_SIZE,
+        help=f"object size in bytes (default {events.SAMPLE_SIZE})",
+    )
+    s3.add_argument("--etag", default=events.SAMPLE_ETAG, help="object ETag")
     s3.add_argument("--sequencer", default=events.SAMPLE_SEQUENCER)
-    s3.add_argument("--configuration-id", default=events.SAMPLE_CONFIGURATION_ID)
-    s3.add_argument("--region", default=DEFAULT_REGION)
+    s3.add_argument(
+        "--configuration-id",
+        default=events.SAMPLE_CONFIGURATION_ID,
+        help="the notification rule's Id",
+    )
+    s3.add_argument(
+        "--region", default=DEFAULT_REGION, help=f"default {DEFAULT_REGION}"
+    )
     s3.add_argument(
         "--time",
         type=_time_arg,

@@ -273,6 +273,10 @@ class ObjectOperation:
     """The function that made the write, if any (for the loop guard and the trace)."""
 
 
+INVOCATION_TYPE = "Event"
+"""S3 invokes Lambda asynchronously (LAMBDA-FACTS 7.1): every delivery is an Event."""
+
+
 class Delivery(NamedTuple):
     """One asynchronous invoke S3 asks Lambda for: target function and event document."""
 
