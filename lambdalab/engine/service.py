@@ -8,6 +8,7 @@ time stands still, so the trace is the same however fast the machine is.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import shutil
@@ -32,6 +33,9 @@ from lambdalab.errors import ConfigError, LambdaLabError
 InvocationType = Literal["RequestResponse", "Event", "DryRun"]
 EnvState = Literal["initialising", "busy", "idle", "reset"]
 Outcome = Literal["pending", "success", "error", "timeout", "exit", "throttled"]
+TraceDetail = Literal["full", "invocations"]
+"""``full`` records everything; ``invocations`` keeps only what metrics and accounting
+need (see ``LambdaService``), for fast headless runs of many model invocations."""
 
 EPOCH_MS = datetime(2025, 1, 1, tzinfo=UTC).timestamp() * 1000
 """Default virtual start: 2025-01-01T00:00:00Z, a Wednesday (LAMBDA-FACTS 12, R)."""
@@ -42,10 +46,28 @@ THROTTLE_BACKOFF_MAX_MS = 300_000
 """Throttled async events back off from 1 s, doubling, to at most 5 minutes (2.3)."""
 POLLER_DELAY_MS = 25.0
 """Queue-to-invoke latency of the internal async poller; AWS does not publish it."""
+SCALING_THROTTLE_REASON = "FunctionInvocationRateLimitExceeded"
+"""The 429 Reason when a function outgrows its scaling rate (LAMBDA-FACTS 2.2, 2.3).
+
+AWS does not say which Reason this throttle carries. The concurrency reasons would be
+wrong: in-flight requests are below every cap. Of the rate reasons, this one is the
+per-function rate; the scaling rate is documented per function, equivalently as
++10,000 requests per second every 10 s, so a rate reason fits.
+"""
+
+# uuid.UUID(int=n, version=4) without building a UUID object (the same string).
+_UUID_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
+_UUID_SET = (0x8000 << 48) | (4 << 76)
 
 
 class ResourceNotFound(LambdaLabError, KeyError):
     """No function of that name exists (ResourceNotFoundException, 404)."""
+
+
+@functools.cache
+def _throttle_body(reason: str) -> str:
+    """The 429 body of LAMBDA-FACTS 2.3, built once per Reason."""
+    return json.dumps({"Reason": reason, "Type": "User", "message": "Rate Exceeded."})
 
 
 @dataclass
@@ -96,7 +118,7 @@ class Invocation:
         return self.outcome != "pending"
 
 
-@dataclass
+@dataclass(eq=False)
 class ExecutionEnvironment:
     """An isolated runtime for one function; it serves one request at a time."""
 
@@ -115,9 +137,12 @@ class ExecutionEnvironment:
     process: HandlerProcess | None = field(default=None, repr=False)
     tmp_dir: Path | None = None
     current: Invocation | None = field(default=None, repr=False)
+    reaped: bool = False
+    """True once the environment is gone; it never serves again."""
+    reaper_armed: bool = field(default=False, repr=False)
 
 
-@dataclass
+@dataclass(eq=False)
 class AsyncEvent:
     """An accepted Event invocation waiting in, or moving through, the internal queue."""
 
@@ -158,6 +183,35 @@ class _Pending:
     on_reply: Callable[[dict[str, Any]], None]
 
 
+class _ScalingBudget:
+    """New environments a function may still create now (LAMBDA-FACTS 2.2, T33).
+
+    A token bucket: full at creation, refilling continuously at ``per_window`` per
+    ``window_ms``, and never holding more than ``per_window`` (unused budget is not
+    banked).
+    """
+
+    __slots__ = ("per_window", "per_ms", "tokens", "updated_ms")
+
+    def __init__(self, per_window: int, window_ms: int, now_ms: float) -> None:
+        self.per_window = float(per_window)
+        self.per_ms = per_window / window_ms
+        self.tokens = float(per_window)
+        self.updated_ms = now_ms
+
+    def take(self, now_ms: float) -> bool:
+        """Spend one new environment if the budget allows it now."""
+        tokens = self.tokens + (now_ms - self.updated_ms) * self.per_ms
+        if tokens > self.per_window:
+            tokens = self.per_window
+        self.updated_ms = now_ms
+        if tokens < 1.0:
+            self.tokens = tokens
+            return False
+        self.tokens = tokens - 1.0
+        return True
+
+
 class LambdaService:
     """A deterministic Lambda service for one account: invoke, run, inspect."""
 
@@ -170,7 +224,17 @@ class LambdaService:
         epoch_ms: float = EPOCH_MS,
         trace_maxlen: int | None = None,
         wall_guard_s: float = 3.0,
+        trace_detail: TraceDetail = "full",
+        keep_finished: bool = True,
     ) -> None:
+        """Create an empty account.
+
+        ``trace_detail="invocations"`` leaves out of the trace the records that only
+        narrate: ``invoke.received``, ``concurrency``, ``env.state`` and the
+        INIT_START/START/END/REPORT lines of model functions (handler functions keep
+        their logs). Metrics come out the same. ``keep_finished=False`` forgets
+        finished requests in ``invocations`` and ``async_events`` so memory stays flat.
+        """
         self.account = account or Account()
         self.profile = profile
         self.epoch_ms = epoch_ms
@@ -181,7 +245,8 @@ class LambdaService:
         self.functions: dict[str, FunctionConfig] = {}
         self.environments: dict[str, list[ExecutionEnvironment]] = {}
         self.in_flight: dict[str, int] = {}
-        self.async_queue: dict[str, deque[AsyncEvent]] = {}
+        self.async_queue: dict[str, dict[str, AsyncEvent]] = {}
+        """Per function, the accepted events not yet finished, by request id, oldest first."""
         self.async_events: dict[str, AsyncEvent] = {}
         self.queues: dict[str, Queue] = {}
         self._pending: deque[_Pending] = deque()
@@ -192,6 +257,23 @@ class LambdaService:
         self._tmp_root: Path | None = None
         self.invocations: dict[str, Invocation] = {}
         """The latest attempt per request id."""
+        self.trace_detail: TraceDetail = trace_detail
+        self._full = trace_detail == "full"
+        self.keep_finished = keep_finished
+        # Idle (or reset) environments ready to serve, most recently used last. On-demand
+        # ones are reaped oldest first, so a deque pops both ends in O(1).
+        self._idle: dict[str, deque[ExecutionEnvironment]] = {}
+        self._idle_provisioned: dict[str, list[ExecutionEnvironment]] = {}
+        self._scaling: dict[str, _ScalingBudget] = {}
+        # Pool counters kept in step with every start and end, so a throttle decision is
+        # O(1) however many functions exist; _recount_pool rebuilds them after changes.
+        self._reserved_total = 0
+        self._unreserved_in_flight = 0
+        """Requests in flight of functions without reserved concurrency (Region-wide)."""
+        self._unreserved_claimed = 0
+        """Unreserved concurrency in use: on-demand in-flight plus provisioned allocations
+        of functions without a reservation (AWS's ClaimedAccountConcurrency, less the
+        reserved part)."""
 
     # -- configuration ---------------------------------------------------------------
 
@@ -209,15 +291,22 @@ class LambdaService:
         self.environments[config.name] = []
         self.in_flight[config.name] = 0
         self.code_versions[config.name] = 0
-        self.async_queue[config.name] = deque()
+        self.async_queue[config.name] = {}
+        self._idle[config.name] = deque()
+        self._idle_provisioned[config.name] = []
+        self._scaling[config.name] = _ScalingBudget(
+            self.profile.scaling_envs_per_window,
+            self.profile.scaling_window_ms,
+            self.now_ms,
+        )
+        self._recount_pool()
         for target in (config.dead_letter_queue, config.on_success, config.on_failure):
             if target and target not in self.functions:
                 self.queues.setdefault(target, Queue(target))
         self._record(
             "function.created", config.name, data={"memory_mb": config.memory_mb}
         )
-        for _ in range(config.provisioned_concurrency):
-            self._provision(config)
+        self._provision_all(config)
         return config
 
     def function(self, name: str) -> FunctionConfig:
@@ -243,7 +332,9 @@ class LambdaService:
         for env in list(self.environments[name]):
             if env.current is None and env.state in ("idle", "reset"):
                 self._reap(env)
+        self._recount_pool()
         self._record("function.updated", name, data={"changes": sorted(changes)})
+        self._provision_all(candidate)
         return candidate
 
     def put_function_concurrency(self, name: str, reserved: int | None) -> None:
@@ -262,7 +353,28 @@ class LambdaService:
                     f"[{config.provisioned_concurrency}]."
                 )
         config.reserved_concurrency = reserved
+        self._recount_pool()
         self._record("function.concurrency", name, data={"reserved": reserved})
+
+    def _recount_pool(self) -> None:
+        """Rebuild the pool counters from scratch after a configuration change."""
+        reserved_total = unreserved_in_flight = claimed = 0
+        for name, config in self.functions.items():
+            if config.reserved_concurrency is not None:
+                reserved_total += config.reserved_concurrency
+                continue
+            unreserved_in_flight += self.in_flight[name]
+            on_provisioned = sum(
+                1
+                for env in self.environments[name]
+                if env.provisioned and env.current is not None
+            )
+            claimed += (
+                self.in_flight[name] - on_provisioned + config.provisioned_concurrency
+            )
+        self._reserved_total = reserved_total
+        self._unreserved_in_flight = unreserved_in_flight
+        self._unreserved_claimed = claimed
 
     def _check_reservation(self, name: str, reserved: int) -> None:
         others = sum(
@@ -281,12 +393,12 @@ class LambdaService:
 
     def unreserved_capacity(self) -> int:
         """Concurrency left to functions without a reservation."""
-        reserved = sum(
-            f.reserved_concurrency or 0
-            for f in self.functions.values()
-            if f.reserved_concurrency is not None
-        )
-        return self.account.concurrency_limit - reserved
+        return self.account.concurrency_limit - self._reserved_total
+
+    @property
+    def unreserved_in_flight(self) -> int:
+        """Requests in flight, Region-wide, of functions without reserved concurrency."""
+        return self._unreserved_in_flight
 
     def queue(self, name: str) -> Queue:
         """The lab queue called ``name``, created on first use."""
@@ -392,11 +504,12 @@ class LambdaService:
     ) -> Invocation:
         """Call the Invoke API now; the result arrives as virtual time runs."""
         config = self.function(name)
-        body = (
-            raw_payload
-            if raw_payload is not None
-            else json.dumps({} if payload is None else payload)
-        )
+        if raw_payload is not None:
+            body = raw_payload
+        elif payload is None:
+            body = "{}"
+        else:
+            body = json.dumps(payload)
         inv = Invocation(
             request_id=self._request_id(),
             function=name,
@@ -424,7 +537,8 @@ class LambdaService:
             self._accept_event(inv, config)
             return inv
         self.invocations[inv.request_id] = inv
-        self._record("invoke.received", name, inv.request_id, data={"type": "sync"})
+        if self._full:
+            self._record("invoke.received", name, inv.request_id, data={"type": "sync"})
         self._dispatch(inv)
         return inv
 
@@ -447,7 +561,7 @@ class LambdaService:
     def _accept_event(self, inv: Invocation, config: FunctionConfig) -> None:
         event = AsyncEvent(inv.request_id, config.name, inv.payload, self.now_ms)
         self.async_events[event.request_id] = event
-        self.async_queue[config.name].append(event)
+        self.async_queue[config.name][event.request_id] = event
         self._record(
             "async.received",
             config.name,
@@ -456,57 +570,97 @@ class LambdaService:
         )
         # The caller only learns that the event was queued (LAMBDA-FACTS 1.1, T26).
         self._complete(inv, "success", InvokeResponse(202, "", self._version_header()))
-        self.loop.schedule(POLLER_DELAY_MS, lambda: self._poll_async(event))
+        self.loop.schedule(POLLER_DELAY_MS, partial(self._poll_async, event))
 
     def _version_header(self) -> dict[str, str]:
         return {"X-Amz-Executed-Version": "$LATEST"}
 
     # -- concurrency -----------------------------------------------------------------
 
-    def _throttle_reason(self, config: FunctionConfig) -> str | None:
-        """Why a new request would be throttled now, or None if it may run."""
-        if config.reserved_concurrency is not None:
-            if self.in_flight[config.name] >= config.reserved_concurrency:
+    # Provisioned concurrency belongs to the function's single published version: the lab
+    # has no versions or aliases, so the refusal on $LATEST and the "provisioned equals
+    # reserved throttles $LATEST" case of LAMBDA-FACTS 2.1 and PITFALLS R28 cannot arise.
+    # Provisioned environments count within the reservation, so spill-over to on-demand
+    # never takes a function above its reserved concurrency.
+
+    def _idle_environment(self, name: str) -> ExecutionEnvironment | None:
+        """The environment the next request gets: provisioned first, then the most
+        recently used; None when a new one is needed."""
+        provisioned = self._idle_provisioned[name]
+        if provisioned:
+            return provisioned[-1]
+        idle = self._idle[name]
+        return idle[-1] if idle else None
+
+    def _admit(
+        self, config: FunctionConfig, env: ExecutionEnvironment | None
+    ) -> str | None:
+        """Why a new request is throttled now, or None (and a scaling token is spent
+        when it needs a new environment, ``env`` None)."""
+        reserved = config.reserved_concurrency
+        if reserved is not None:
+            if self.in_flight[config.name] >= reserved:
                 return "ReservedFunctionConcurrentInvocationLimitExceeded"
-            return None
-        unreserved_in_flight = sum(
-            n
-            for fname, n in self.in_flight.items()
-            if self.functions[fname].reserved_concurrency is None
-        )
-        if unreserved_in_flight >= self.unreserved_capacity():
+        elif (env is None or not env.provisioned) and (
+            self._unreserved_claimed
+            >= self.account.concurrency_limit - self._reserved_total
+        ):
             return "ConcurrentInvocationLimitExceeded"
+        if env is None and not self._scaling[config.name].take(self.loop.now):
+            return SCALING_THROTTLE_REASON
         return None
 
-    def _acquire_environment(self, config: FunctionConfig) -> ExecutionEnvironment:
-        envs = self.environments[config.name]
-        version = self.code_versions[config.name]
-        idle = [
-            e
-            for e in envs
-            if e.state in ("idle", "reset") and e.code_version == version
-        ]
-        if idle:
-            # Provisioned environments first, then the most recently used.
-            idle.sort(key=lambda e: (not e.provisioned, -e.last_used_ms))
-            env = idle[0]
-        else:
+    def _acquire_environment(
+        self,
+        config: FunctionConfig,
+        env: ExecutionEnvironment | None,
+        inv: Invocation,
+    ) -> ExecutionEnvironment:
+        name = config.name
+        if env is None:
             env = self._new_environment(config, provisioned=False)
-            if config.provisioned_concurrency:
-                self._record("invoke.spillover", config.name, env_id=env.env_id)
-        self.in_flight[config.name] += 1
-        self._record(
-            "concurrency", config.name, data={"in_flight": self.in_flight[config.name]}
-        )
+        elif env.provisioned:
+            self._idle_provisioned[name].pop()
+        else:
+            self._idle[name].pop()
+        if config.provisioned_concurrency and not env.provisioned:
+            # Every request served on-demand while provisioned concurrency exists is a
+            # ProvisionedConcurrencySpilloverInvocation (LAMBDA-FACTS 2.1, 2.4).
+            self._record("invoke.spillover", name, inv.request_id, env.env_id)
+        in_flight = self.in_flight[name] + 1
+        self.in_flight[name] = in_flight
+        if config.reserved_concurrency is None:
+            self._unreserved_in_flight += 1
+            if not env.provisioned:
+                self._unreserved_claimed += 1
+        if self._full:
+            self._record("concurrency", name, data={"in_flight": in_flight})
         return env
 
     def _release_environment(self, env: ExecutionEnvironment) -> None:
-        self.in_flight[env.function] -= 1
-        self._record(
-            "concurrency",
-            env.function,
-            data={"in_flight": self.in_flight[env.function]},
-        )
+        name = env.function
+        in_flight = self.in_flight[name] - 1
+        self.in_flight[name] = in_flight
+        if self.functions[name].reserved_concurrency is None:
+            self._unreserved_in_flight -= 1
+            if not env.provisioned:
+                self._unreserved_claimed -= 1
+        if self._full:
+            self._record("concurrency", name, data={"in_flight": in_flight})
+
+    def _make_idle(self, env: ExecutionEnvironment) -> None:
+        """Offer a finished environment to the next request, or retire it."""
+        if env.code_version != self.code_versions[env.function]:
+            self._reap(env)  # built from code that has since been replaced
+        elif env.provisioned:
+            self._idle_provisioned[env.function].append(env)
+        else:
+            self._idle[env.function].append(env)
+            if not env.reaper_armed:
+                env.reaper_armed = True
+                self.loop.schedule(
+                    self.profile.idle_reap_ms, partial(self._reap_if_idle, env)
+                )
 
     def _new_environment(
         self, config: FunctionConfig, *, provisioned: bool
@@ -532,61 +686,77 @@ class LambdaService:
         )
         return env
 
+    def _provision_all(self, config: FunctionConfig) -> None:
+        """Bring the function's provisioned environments up to its setting, each
+        initialised in advance (LAMBDA-FACTS 3.1)."""
+        version = self.code_versions[config.name]
+        have = sum(
+            1
+            for env in self.environments[config.name]
+            if env.provisioned and env.code_version == version
+        )
+        for _ in range(config.provisioned_concurrency - have):
+            self._provision(config)
+
     def _provision(self, config: FunctionConfig) -> None:
         env = self._new_environment(config, provisioned=True)
         self._set_state(env, "initialising")
-        self._init(
-            env,
-            None,
-            lambda failed: self._set_state(env, "reset" if failed else "idle"),
-        )
+        self._init(env, None, partial(self._provisioned_ready, env))
+
+    def _provisioned_ready(self, env: ExecutionEnvironment, failed: bool) -> None:
+        self._set_state(env, "reset" if failed else "idle")
+        self._make_idle(env)
 
     def _set_state(self, env: ExecutionEnvironment, state: EnvState) -> None:
         env.state = state
-        self._record(
-            "env.state", env.function, env_id=env.env_id, data={"state": state}
-        )
+        if self._full:
+            self._record(
+                "env.state", env.function, env_id=env.env_id, data={"state": state}
+            )
 
     # -- the invocation lifecycle ----------------------------------------------------
 
     def _dispatch(self, inv: Invocation) -> bool:
         """Start ``inv`` now in an environment, or throttle it. True if it started."""
-        config = self.functions[inv.function]
-        reason = self._throttle_reason(config)
+        name = inv.function
+        config = self.functions[name]
+        env = self._idle_environment(name)
+        reason = self._admit(config, env)
         if reason is not None:
             inv.throttle_reason = reason
             self._record(
-                "invoke.throttled",
-                inv.function,
-                inv.request_id,
-                data={"reason": reason},
+                "invoke.throttled", name, inv.request_id, data={"reason": reason}
             )
             if inv.invocation_type == "RequestResponse":
-                body = json.dumps(
-                    {"Reason": reason, "Type": "User", "message": "Rate Exceeded."}
-                )
                 headers = {"x-amzn-ErrorType": "TooManyRequestsException"}
-                self._complete(inv, "throttled", InvokeResponse(429, body, headers))
+                self._complete(
+                    inv,
+                    "throttled",
+                    InvokeResponse(429, _throttle_body(reason), headers),
+                )
             return False
-        env = self._acquire_environment(config)
+        env = self._acquire_environment(config, env, inv)
+        now = self.loop.now
         env.current = inv
         inv.env_id = env.env_id
-        inv.started_ms = self.now_ms
-        env.last_used_ms = self.now_ms
-        self._record(
-            "invoke.start",
-            inv.function,
-            inv.request_id,
-            env.env_id,
-            {"attempt": inv.attempt},
-        )
+        inv.started_ms = now
+        env.last_used_ms = now
+        data: dict[str, Any] = {
+            "attempt": inv.attempt,
+            "in_flight": self.in_flight[name],
+            "unreserved_in_flight": self._unreserved_in_flight,
+            "provisioned": env.provisioned,
+        }
+        if inv.invocation_type == "Event":
+            data["age_ms"] = now - inv.received_ms
+        self._record("invoke.start", name, inv.request_id, env.env_id, data)
         if env.initialised:
             self._set_state(env, "busy")
             self._run_handler(env, inv)
         else:
             inv.cold = True
             self._set_state(env, "initialising")
-            self._init(env, inv, lambda failed: self._after_init(env, inv, failed))
+            self._init(env, inv, partial(self._after_init, env, inv))
         return True
 
     def _init(
@@ -597,13 +767,15 @@ class LambdaService:
     ) -> None:
         """Run the init phase, then call ``then(failed)`` when it ends in virtual time."""
         config = self.functions[env.function]
-        self._log(env, logs.init_start(self.profile, self.account.region))
         if config.is_model:
+            if self._full:
+                self._log(env, logs.init_start(self.profile, self.account.region))
             init_ms = config.init_ms * self.rng.uniform(0.85, 1.15)
             self.loop.schedule(
-                init_ms, lambda: self._init_done(env, inv, init_ms, None, then)
+                init_ms, partial(self._init_done, env, inv, init_ms, None, then)
             )
             return
+        self._log(env, logs.init_start(self.profile, self.account.region))
         base_ms = self.rng.uniform(90.0, 240.0)  # runtime start-up before module code
         process = self._start_process(env, config)
         deadline = self.wall_ms() + self.profile.init_limit_ms
@@ -701,26 +873,23 @@ class LambdaService:
 
     def _run_handler(self, env: ExecutionEnvironment, inv: Invocation) -> None:
         config = self.functions[env.function]
-        self._log(env, logs.start(inv.request_id))
         timeout_ms = config.timeout_s * 1000.0
         if config.is_model:
+            if self._full:
+                self._log(env, logs.start(inv.request_id))
             duration = config.duration.sample(self.rng)
             if duration >= timeout_ms:
                 self.loop.schedule(
                     timeout_ms,
-                    lambda: self._finish(env, inv, {"status": "timeout"}, timeout_ms),
+                    partial(self._finish, env, inv, {"status": "timeout"}, timeout_ms),
                 )
                 return
             failed = config.error_rate > 0 and self.rng.random() < config.error_rate
-            reply: dict[str, Any] = (
-                {"status": "error", "error": self._model_error(inv)}
-                if failed
-                else {"status": "ok", "payload": "null"}
-            )
             self.loop.schedule(
-                duration, lambda: self._finish(env, inv, reply, duration)
+                duration, partial(self._finish_model, env, inv, failed, duration)
             )
             return
+        self._log(env, logs.start(inv.request_id))
         base_ms = self.rng.uniform(
             0.8, 3.2
         )  # the handler's own run time outside sleeps
@@ -759,6 +928,39 @@ class LambdaService:
             "requestId": inv.request_id,
             "stackTrace": [],
         }
+
+    def _finish_model(
+        self,
+        env: ExecutionEnvironment,
+        inv: Invocation,
+        failed: bool,
+        duration_ms: float,
+    ) -> None:
+        """A model function's handler returned ``null`` or raised, ``duration_ms`` in."""
+        if failed:
+            error = self._model_error(inv)
+            inv.error_type = error["errorType"]
+            inv.error_message = error["errorMessage"]
+            outcome: Outcome = "error"
+            response = InvokeResponse(200, json.dumps(error), self._error_headers())
+        else:
+            outcome = "success"
+            response = InvokeResponse(200, "null", self._version_header())
+        if self._full:
+            if failed:
+                self._log(env, logs.error_lines(error))
+            self._log(env, logs.end(inv.request_id))
+            self._log(
+                env,
+                logs.report(
+                    inv.request_id,
+                    duration_ms,
+                    self.functions[env.function].memory_mb,
+                    env.memory_used_mb,
+                    inv.init_ms if inv.cold else None,
+                ),
+            )
+        self._end_invocation(env, inv, outcome, response, duration_ms)
 
     def _finish(
         self,
@@ -860,12 +1062,13 @@ class LambdaService:
         response: InvokeResponse,
         duration_ms: float,
     ) -> None:
+        now = self.loop.now
         inv.duration_ms = round(duration_ms, 2)
         inv.billed_ms = logs.billed_ms(duration_ms)
-        inv.ended_ms = self.now_ms
+        inv.ended_ms = now
         env.current = None
         env.invocations += 1
-        env.last_used_ms = self.now_ms
+        env.last_used_ms = now
         if env.state != "reset":
             self._set_state(env, "idle")
         self._release_environment(env)
@@ -887,17 +1090,16 @@ class LambdaService:
                 "type": "async" if inv.invocation_type == "Event" else "sync",
             },
         )
+        self._make_idle(env)
         self._complete(inv, outcome, response)
-        if env.code_version != self.code_versions[env.function]:
-            self._reap(env)  # built from code that has since been replaced
-        else:
-            self._reap_later(env)
 
     def _complete(
         self, inv: Invocation, outcome: Outcome, response: InvokeResponse
     ) -> None:
         inv.outcome = outcome
         inv.response = response
+        if not self.keep_finished and inv.invocation_type != "Event":
+            self.invocations.pop(inv.request_id, None)
         if inv.on_done is not None:
             inv.on_done(inv)
 
@@ -912,23 +1114,43 @@ class LambdaService:
         env.initialised = False
         self._set_state(env, "reset")
 
-    def _reap_later(self, env: ExecutionEnvironment) -> None:
-        used = env.last_used_ms
+    def _reap_if_idle(self, env: ExecutionEnvironment) -> None:
+        """Remove an on-demand environment once idle for ``idle_reap_ms``.
 
-        def reap() -> None:
-            if env.current is None and env.last_used_ms == used and not env.provisioned:
-                self._reap(env)
-
-        self.loop.schedule(self.profile.idle_reap_ms, reap)
+        One timer per environment, not one per invocation: when it fires early (the
+        environment was used since) it re-arms for the new deadline, so the event heap
+        stays as small as the number of environments.
+        """
+        env.reaper_armed = False
+        if env.reaped or env.current is not None:
+            return  # gone already, or busy: its release arms the reaper again
+        remaining = env.last_used_ms + self.profile.idle_reap_ms - self.loop.now
+        if remaining > 1e-3:
+            env.reaper_armed = True
+            self.loop.schedule(remaining, partial(self._reap_if_idle, env))
+        else:
+            self._reap(env)
 
     def _reap(self, env: ExecutionEnvironment) -> None:
+        env.reaped = True
         if env.process is not None:
             env.process.kill()
             env.process = None
         if env.tmp_dir is not None:
             shutil.rmtree(env.tmp_dir, ignore_errors=True)
-        if env in self.environments[env.function]:
-            self.environments[env.function].remove(env)
+        envs = self.environments[env.function]
+        if env in envs:
+            envs.remove(env)
+        if env.provisioned:
+            provisioned = self._idle_provisioned[env.function]
+            if env in provisioned:
+                provisioned.remove(env)
+        else:
+            idle = self._idle[env.function]
+            if idle and idle[0] is env:
+                idle.popleft()  # the usual case: the least recently used goes first
+            elif env in idle:
+                idle.remove(env)
         self._record("env.reaped", env.function, env_id=env.env_id)
 
     # -- asynchronous invocation -----------------------------------------------------
@@ -951,7 +1173,7 @@ class LambdaService:
             payload=event.payload,
             received_ms=event.received_ms,
             attempt=event.attempts,
-            on_done=lambda done: self._async_attempt_done(event, done),
+            on_done=self._async_attempt_done,
         )
         self.invocations[inv.request_id] = inv
         if not self._dispatch(inv):
@@ -966,9 +1188,13 @@ class LambdaService:
         event.attempt_log.append(inv)
 
     def _remove_from_queue(self, event: AsyncEvent) -> None:
-        queue = self.async_queue[event.function]
-        if event in queue:
-            queue.remove(event)
+        self.async_queue[event.function].pop(event.request_id, None)
+
+    def _forget(self, event: AsyncEvent) -> None:
+        """Drop a finished event from memory unless the service keeps history."""
+        if not self.keep_finished:
+            self.async_events.pop(event.request_id, None)
+            self.invocations.pop(event.request_id, None)
 
     def _wait_or_expire(self, event: AsyncEvent, delay_ms: float, why: str) -> None:
         """Schedule the next try, or give up now if it could not start in time."""
@@ -985,14 +1211,15 @@ class LambdaService:
             "async.wait", event.function, event.request_id,
             data={"why": why, "delay_ms": delay_ms, "attempts": event.attempts},
         )  # fmt: skip
-        self.loop.schedule(delay_ms, lambda: self._poll_async(event))
+        self.loop.schedule(delay_ms, partial(self._poll_async, event))
 
     def _last_response(self, event: AsyncEvent) -> Invocation | None:
         return event.attempt_log[-1] if event.attempt_log else None
 
-    def _async_attempt_done(self, event: AsyncEvent, inv: Invocation) -> None:
+    def _async_attempt_done(self, inv: Invocation) -> None:
         if inv.outcome == "throttled":
             return
+        event = self.async_events[inv.request_id]
         config = self.functions[event.function]
         if inv.outcome == "success":
             event.state = "succeeded"
@@ -1004,6 +1231,7 @@ class LambdaService:
             )
             if config.on_success:
                 self._deliver_record(event, config.on_success, "Success", inv)
+            self._forget(event)
             return
         retries_used = event.attempts - 1
         if retries_used >= config.max_retry_attempts:
@@ -1018,38 +1246,48 @@ class LambdaService:
         config = self.functions[event.function]
         event.state = condition
         sent: list[str] = []
-        if config.dead_letter_queue:
-            self._dead_letter(event, config.dead_letter_queue, response)
+        if config.dead_letter_queue and self._dead_letter(
+            event, config.dead_letter_queue, response
+        ):
             sent.append(config.dead_letter_queue)
-        if config.on_failure:
-            self._deliver_record(event, config.on_failure, condition, response)
+        if config.on_failure and self._deliver_record(
+            event, config.on_failure, condition, response
+        ):
             sent.append(config.on_failure)
         self._record(
             "async.dropped", event.function, event.request_id,
             data={"condition": condition, "attempts": event.attempts, "sent_to": sent},
         )  # fmt: skip
+        self._forget(event)
 
     def _dead_letter(
         self, event: AsyncEvent, queue_name: str, inv: Invocation | None
-    ) -> None:
-        message = (inv.error_message or "") if inv else ""
-        attributes = {
-            "RequestID": {"DataType": "String", "StringValue": event.request_id},
-            "ErrorCode": {"DataType": "Number", "StringValue": "200"},
-            "ErrorMessage": {"DataType": "String", "StringValue": message[:1024]},
-        }
-        self._send(queue_name, event.payload, attributes)
+    ) -> bool:
+        """Send the event to its DLQ; False when the send fails (DeadLetterErrors)."""
+        # A DLQ must be a standard queue (LAMBDA-FACTS 4.2): a send to a FIFO queue
+        # fails, the event is deleted and DeadLetterErrors counts it.
+        delivered = not queue_name.endswith(".fifo")
+        if delivered:
+            message = (inv.error_message or "") if inv else ""
+            attributes = {
+                "RequestID": {"DataType": "String", "StringValue": event.request_id},
+                "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+                "ErrorMessage": {"DataType": "String", "StringValue": message[:1024]},
+            }
+            self._send(queue_name, event.payload, attributes)
         self._record(
             "async.dead_letter",
             event.function,
             event.request_id,
-            data={"queue": queue_name},
+            data={"queue": queue_name, "delivered": delivered},
         )
+        return delivered
 
     def _deliver_record(
         self, event: AsyncEvent, target: str, condition: str, inv: Invocation | None
-    ) -> None:
-        """Send the invocation record of LAMBDA-FACTS 4.3 to a destination."""
+    ) -> bool:
+        """Send the invocation record of LAMBDA-FACTS 4.3 to a destination; False when
+        the delivery fails (DestinationDeliveryFailures)."""
         config = self.functions[event.function]
         arn = (
             f"arn:aws:lambda:{self.account.region}:{self.account.account_id}:"
@@ -1073,14 +1311,17 @@ class LambdaService:
             record["responseContext"] = context
             record["responsePayload"] = inv.response.json()
         body = json.dumps(record)
+        # Destinations must be standard queues: FIFO targets fail (LAMBDA-FACTS 4.3).
+        delivered = target in self.functions or not target.endswith(".fifo")
         if target in self.functions:
             self.invoke(target, raw_payload=body, invocation_type="Event")
-        else:
+        elif delivered:
             self._send(target, body, {})
         self._record(
             "async.destination", event.function, event.request_id,
-            data={"target": target, "condition": condition},
+            data={"target": target, "condition": condition, "delivered": delivered},
         )  # fmt: skip
+        return delivered
 
     def _send(
         self, queue_name: str, body: str, attributes: dict[str, dict[str, str]]
@@ -1166,7 +1407,9 @@ class LambdaService:
     # -- trace -----------------------------------------------------------------------
 
     def _request_id(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        n = self.rng.getrandbits(128) & _UUID_CLEAR | _UUID_SET
+        h = f"{n:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def _record(
         self,
@@ -1183,6 +1426,8 @@ class LambdaService:
     def _log(
         self, env: ExecutionEnvironment, message: str, request_id: str = ""
     ) -> None:
+        if not self._full and self.functions[env.function].is_model:
+            return  # model functions' platform lines only narrate
         self._record(
             "log",
             env.function,
