@@ -1,0 +1,68 @@
+"""Open the app: the course (no command) or ``lambdalab lab`` on your own handler."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from lambdalab.cli.progress_cmd import learner_name
+from lambdalab.course.loader import bundled_lessons_path, load_course
+from lambdalab.course.progress import ProgressStore
+from lambdalab.errors import LambdaLabError
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser(
+        "lab",
+        help="open the lab on your own handler (free play)",
+        description="Open the live lab on FILE.py:function with no lesson: invoke, time, logs.",
+    )
+    parser.add_argument("handler_spec", metavar="FILE.py:function")
+    parser.add_argument(
+        "--event",
+        action="append",
+        default=[],
+        metavar="EVENT.json",
+        help="an event to offer (repeatable)",
+    )
+    parser.add_argument("--name", help="the function's name (default: the file's stem)")
+    parser.set_defaults(handler=run_lab)
+
+
+def open_course(args: argparse.Namespace) -> int:
+    """``lambdalab`` with no command: the course map."""
+    root = Path(args.lessons) if args.lessons else bundled_lessons_path()
+    course = load_course(root)
+    store = ProgressStore(learner_name(args))
+    return _run(course, store)
+
+
+def run_lab(args: argparse.Namespace) -> int:
+    from lambdalab.course.freeplay import free_play_course
+
+    course = free_play_course(args.handler_spec, args.event, args.name)
+    store = ProgressStore(learner_name(args))
+    return _run(course, store, open_lesson=course.lessons[0].id)
+
+
+def _run(course: Any, store: ProgressStore, open_lesson: str | None = None) -> int:
+    from lambdalab.ui.app import make_app
+
+    if not sys.stdout.isatty():
+        print(
+            "lambdalab: the app needs a terminal; for scripts use invoke, simulate or cron.",
+            file=sys.stderr,
+        )
+        return 2
+    app = make_app(course, store, open_lesson=open_lesson)
+    try:
+        app.run()
+    finally:
+        from lambdalab.engine.sandbox import kill_all
+
+        kill_all()
+    if app.return_code not in (None, 0):
+        raise LambdaLabError("the app stopped with an error; see the message above.")
+    return 0

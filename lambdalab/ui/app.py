@@ -1,0 +1,241 @@
+"""The lambdalab Textual app and its factory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.events import Resize
+from textual.screen import Screen
+
+from lambdalab.course.model import Course, Lesson
+from lambdalab.course.progress import Progress, ProgressStore
+from lambdalab.course.session import LabSession
+from lambdalab.engine import sandbox
+from lambdalab.ui.screens.course_map import CourseMapScreen
+from lambdalab.ui.screens.dialogs import ConfirmScreen, PageScreen, TooSmallScreen
+from lambdalab.ui.screens.lesson import LessonScreen
+
+MIN_SIZE = (80, 24)
+NARROW_BELOW = 110
+"""Below this width the lesson text sits above the lab instead of beside it."""
+HELP = (Path(__file__).with_name("help.md")).read_text(encoding="utf-8")
+
+
+class LambdaLabApp(App[None]):
+    """The course map, the lessons and their live labs."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "lambdalab"
+    BINDINGS = [
+        Binding("f1", "help", "Help"),
+        Binding("q", "quit", "Quit", show=False),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        course: Course,
+        store: ProgressStore,
+        *,
+        live: bool = True,
+        open_lesson: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.course = course
+        self.store = store
+        self.progress: Progress = store.load()
+        self.live = live
+        self._open_first = open_lesson
+        self._too_small: TooSmallScreen | None = None
+
+    def on_mount(self) -> None:
+        self.push_screen(CourseMapScreen())
+        if self.progress.notice:
+            self.notify(
+                self.progress.notice,
+                title="Progress set aside",
+                severity="warning",
+                timeout=12,
+            )
+        if self._open_first:
+            self.open_lesson(self._open_first)
+        self._check_size(self.size.width, self.size.height)
+
+    # -- lessons ---------------------------------------------------------------------
+
+    def open_lesson(self, lesson_id: str) -> None:
+        """Open a lesson at the step the learner reached."""
+        lesson = self.course.lesson(lesson_id)
+        if lesson is None:
+            self.notify(
+                f"No lesson called {lesson_id!r} in this course.", severity="error"
+            )
+            return
+        self.progress.current = lesson.id
+        state = self.progress.lesson(lesson.id)
+        session = LabSession(
+            lesson, self.store.workspace(lesson.id), answers=state.predictions
+        )
+        self.save_progress()
+        screen = LessonScreen(lesson, session, state, live=self.live)
+        self.push_screen(screen)
+        self._apply_layout(screen, self.size.width)
+
+    def finish_lesson(self, lesson: Lesson) -> None:
+        """Show the recap, then go on to the next lesson or back to the map."""
+        index = self.course.lessons.index(lesson)
+        following = (
+            self.course.lessons[index + 1]
+            if index + 1 < len(self.course.lessons)
+            else None
+        )
+
+        def after_recap(_: None = None) -> None:
+            self.pop_screen()
+            if following is not None:
+                self.open_lesson(following.id)
+            else:
+                self.notify(
+                    "You finished the course. Well done!", title="🎉 Course complete"
+                )
+
+        tail = (
+            f"\n\n---\n\nNext: **{following.title}**. Press escape to go on."
+            if following
+            else ""
+        )
+        self.push_screen(
+            PageScreen(f"Recap: {lesson.title}", lesson.recap + tail), after_recap
+        )
+
+    def save_progress(self) -> None:
+        """Save now; a failure is told, never fatal."""
+        try:
+            self.store.save(self.progress)
+        except OSError as exc:
+            self.notify(
+                f"Could not save progress to {self.store.path}: {exc.strerror}.",
+                severity="error",
+            )
+
+    def confirm_reset(self, lesson_id: str | None) -> None:
+        """Reset one lesson (or all) after a confirmation."""
+        lesson = self.course.lesson(lesson_id) if lesson_id else None
+        what = f"lesson '{lesson.title}'" if lesson else "ALL lessons"
+
+        def reset(yes: bool | None) -> None:
+            if not yes:
+                return
+            if lesson is None:
+                self.progress.lessons.clear()
+                self.progress.current = None
+                for item in self.course.lessons:
+                    LabSession(item, self.store.workspace(item.id)).reset_code()
+            else:
+                self.progress.lessons.pop(lesson.id, None)
+                LabSession(lesson, self.store.workspace(lesson.id)).reset_code()
+            self.save_progress()
+            self.notify(f"Progress of {what} reset; its code is back to the start.")
+            if isinstance(self.screen, CourseMapScreen):
+                self.screen.refresh_list()
+
+        self.push_screen(
+            ConfirmScreen(
+                f"Reset the progress and code of {what}? This cannot be undone.",
+                yes="Reset",
+                no="Keep",
+            ),
+            reset,
+        )
+
+    # -- comfort ---------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, PageScreen):
+            self.push_screen(PageScreen("Help", HELP))
+
+    def on_resize(self, event: Resize) -> None:
+        self._check_size(event.size.width, event.size.height)
+        for screen in self.screen_stack:
+            if isinstance(screen, LessonScreen):
+                self._apply_layout(screen, event.size.width)
+
+    def _apply_layout(self, screen: Screen[None], width: int) -> None:
+        screen.set_class(width < NARROW_BELOW, "narrow")
+
+    def _check_size(self, width: int, height: int) -> None:
+        small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
+        if small and self._too_small is None:
+            self._too_small = TooSmallScreen()
+            self.push_screen(self._too_small)
+        if self._too_small is not None:
+            if small:
+                self.call_after_refresh(self._too_small.show, width, height, MIN_SIZE)
+            else:
+                if self.screen is self._too_small:
+                    self.pop_screen()
+                self._too_small = None
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Help", "Every key and what the lab shows", self.action_help
+        )
+        for lesson in self.course.lessons:
+            yield SystemCommand(
+                f"Open lesson: {lesson.title}",
+                lesson.summary,
+                lambda lid=lesson.id: self.open_lesson(lid),
+            )
+        if isinstance(screen, LessonScreen):
+            lab = [
+                (
+                    "Invoke synchronously",
+                    "RequestResponse: wait for the answer",
+                    lambda: screen.action_invoke("sync"),
+                ),
+                (
+                    "Invoke asynchronously",
+                    "Event: 202 and the queue",
+                    lambda: screen.action_invoke("async"),
+                ),
+                ("Next event", "Choose the event to send", screen.action_next_event),
+                (
+                    "Pause or resume",
+                    "Stop or restart virtual time",
+                    screen.action_pause,
+                ),
+                ("Faster", "Speed virtual time up", screen.action_faster),
+                ("Slower", "Slow virtual time down", screen.action_slower),
+                (
+                    "Reset the lab",
+                    "No environments, no invocations; your code stays",
+                    screen.action_reset_lab,
+                ),
+                ("Edit the handler code", "Open the editor", screen.action_edit_code),
+                ("Show a hint", "The next hint of this step", screen.action_hint),
+                ("Show the solution", "The reference solution", screen.action_solution),
+                ("Next step", "Go on in the lesson", screen.action_next_step),
+                ("Previous step", "Go back in the lesson", screen.action_previous_step),
+            ]
+            for title, help_text, callback in lab:
+                yield SystemCommand(title, help_text, callback)
+
+    async def action_quit(self) -> None:
+        self.save_progress()
+        sandbox.kill_all()
+        self.exit()
+
+
+def make_app(
+    course: Course,
+    store: ProgressStore,
+    *,
+    live: bool = True,
+    open_lesson: str | None = None,
+) -> LambdaLabApp:
+    """Build the app; the CLI and every UI test use this one factory."""
+    return LambdaLabApp(course, store, live=live, open_lesson=open_lesson)

@@ -1,0 +1,556 @@
+"""A lesson: its text, prediction, task and hints beside the live lab."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Header, Input, Markdown, RichLog, Static
+
+from lambdalab.course.model import Lesson, Step
+from lambdalab.course.progress import LessonProgress
+from lambdalab.course.session import LabSession
+from lambdalab.engine.service import Invocation
+from lambdalab.errors import LambdaLabError
+from lambdalab.ui import render
+from lambdalab.ui.pacing import Pacer
+
+if TYPE_CHECKING:
+    from lambdalab.ui.app import LambdaLabApp
+
+TICK_S = 0.1
+"""10 Hz: smooth enough to watch, cheap enough to idle (PITFALLS R41)."""
+WAIT_FOR_CODE_S = 0.05
+"""How long one tick may wait for handler code before drawing again."""
+
+
+class LessonScreen(Screen[None]):
+    """The lesson text on the left, the live lab on the right."""
+
+    BINDINGS = [
+        Binding("i", "invoke('sync')", "Invoke"),
+        Binding("a", "invoke('async')", "Async"),
+        Binding("e", "next_event", "Event"),
+        Binding("space", "pause", "Pause"),
+        Binding("plus,equals_sign", "faster", "Faster"),
+        Binding("minus", "slower", "Slower"),
+        Binding("full_stop", "step_once", "Step", show=False),
+        Binding("h", "hint", "Hint"),
+        Binding("n", "next_step", "Next"),
+        Binding("p", "previous_step", "Back", show=False),
+        Binding("c", "edit_code", "Code"),
+        Binding("s", "solution", "Solution", show=False),
+        Binding("r", "reset_lab", "Reset lab", show=False),
+        Binding("f", "next_function", "Function", show=False),
+        Binding("v", "toggle_view", "Lesson/Lab", show=False),
+        Binding("escape", "leave", "Map", show=False),
+        *[Binding(str(n), f"answer({n})", show=False) for n in range(1, 10)],
+    ]
+
+    def __init__(
+        self, lesson: Lesson, session: LabSession, state: LessonProgress, *, live: bool
+    ) -> None:
+        super().__init__()
+        self.lesson = lesson
+        self.session = session
+        self.state = state
+        self.live = live
+        self.pacer = Pacer(speed=lesson.lab.speed)
+        self.step_index = min(state.step, len(lesson.steps) - 1)
+        self.function_index = 0
+        self.event_index = 0
+        self._timer: Timer | None = None
+        self._last_tick = 0.0
+        self._seen_records = 0
+        self._drawn_revision = -1
+        self._event_names = {
+            render.json_text(v): k for k, v in lesson.lab.events.items()
+        }
+
+    # -- layout ----------------------------------------------------------------------
+
+    @property
+    def lab_app(self) -> LambdaLabApp:
+        from lambdalab.ui.app import LambdaLabApp
+
+        assert isinstance(self.app, LambdaLabApp)
+        return self.app
+
+    @property
+    def step(self) -> Step:
+        return self.lesson.steps[self.step_index]
+
+    @property
+    def function(self) -> str:
+        return self.lesson.lab.functions[self.function_index].name
+
+    @property
+    def event(self) -> str:
+        return self.session.event_names[self.event_index]
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="λ")
+        with Horizontal(id="body"):
+            with Vertical(id="lesson-pane"):
+                yield Static(id="step-title")
+                with VerticalScroll(id="text-scroll"):
+                    yield Markdown(id="step-text")
+                with VerticalScroll(id="task-area"):
+                    yield Static(id="predict", classes="box")
+                    yield Input(
+                        id="predict-input",
+                        placeholder="type a number, then enter",
+                        type="number",
+                    )
+                    yield Static(id="checks", classes="box")
+                    yield Static(id="hints")
+            with Vertical(id="lab-pane"):
+                yield Static(id="task-line")
+                yield Static(id="lab-status")
+                yield Static(id="function-line")
+                yield Static(id="envs")
+                yield Static(id="numbers")
+                yield Static(id="invocations")
+                yield Static(id="response", classes="box")
+                yield RichLog(id="log", max_lines=400, wrap=True, min_width=20)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = self.lesson.title
+        self.query_one("#log", RichLog).border_title = "log stream"
+        self.query_one("#response", Static).border_title = "latest synchronous response"
+        self.query_one("#invocations", Static).border_title = "invocations"
+        self.query_one("#checks", Static).border_title = "task"
+        self.query_one("#predict", Static).border_title = "predict, then run"
+        self.show_step()
+        if self.live:
+            self._last_tick = time.monotonic()
+            self._timer = self.set_interval(TICK_S, self.tick)
+        self.draw_lab()
+
+    def on_screen_suspend(self) -> None:
+        # Textual keeps timers of a hidden screen running (PITFALLS R39).
+        if self._timer is not None:
+            self._timer.pause()
+
+    def on_screen_resume(self) -> None:
+        if self._timer is not None:
+            self._last_tick = time.monotonic()
+            self._timer.resume()
+        self.draw_lab()
+
+    def on_unmount(self) -> None:
+        self.session.close()
+
+    # -- time ------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Move virtual time for the real time that passed, then redraw what changed."""
+        now = time.monotonic()
+        elapsed, self._last_tick = now - self._last_tick, now
+        self.run_lab(self.pacer.advance(elapsed))
+        self.draw_lab()
+
+    def run_lab(self, virtual_ms: float) -> None:
+        """Advance the lab; handler code that loops forever only delays virtual time."""
+        service = self.session.service
+        wait = WAIT_FOR_CODE_S if service.waiting_on_code else 0.0
+        try:
+            service.run(until_ms=service.now_ms + virtual_ms, wait_s=wait)
+        except LambdaLabError as exc:
+            self.notify(str(exc), title="The lab stopped", severity="error")
+
+    def action_step_once(self) -> None:
+        """Run exactly the next thing that happens in the lab."""
+        service = self.session.service
+        nxt = service.loop.peek()
+        if service.waiting_on_code:
+            service.run(until_ms=service.now_ms, wait_s=None)
+        elif nxt is None:
+            self.notify("Nothing is scheduled: the lab is idle.")
+        else:
+            service.run(until_ms=nxt)
+        self.draw_lab()
+
+    def action_pause(self) -> None:
+        self.pacer.paused = not self.pacer.paused
+        self.draw_lab(force=True)
+
+    def action_faster(self) -> None:
+        self.pacer.faster()
+        self.draw_lab(force=True)
+
+    def action_slower(self) -> None:
+        self.pacer.slower()
+        self.draw_lab(force=True)
+
+    # -- lab actions -----------------------------------------------------------------
+
+    def _prediction_pending(self) -> bool:
+        predict = self.step.predict
+        if predict is None or self.step.id in self.session.answers:
+            return False
+        how = (
+            "press 1-9 for your choice"
+            if predict.choices
+            else "type a number and press enter"
+        )
+        self.notify(f"Commit to a prediction first: {how}.", title="Predict, then run")
+        return True
+
+    def action_invoke(self, kind: str) -> None:
+        if self._prediction_pending():
+            return
+        try:
+            inv = self.session.invoke(
+                self.function, self.event, "async" if kind == "async" else "sync"
+            )
+        except LambdaLabError as exc:
+            self.notify(str(exc), title="Invoke refused", severity="error")
+            return
+        self.add_class("show-lab")
+        if inv.response is not None and inv.response.status_code == 429:
+            self.notify(
+                f"429 TooManyRequestsException: {inv.throttle_reason}",
+                severity="warning",
+            )
+        self.draw_lab(force=True)
+
+    def action_toggle_view(self) -> None:
+        """In a narrow terminal, switch between the lesson text and the lab."""
+        self.toggle_class("show-lab")
+
+    def action_next_event(self) -> None:
+        self.event_index = (self.event_index + 1) % len(self.session.event_names)
+        self.draw_lab(force=True)
+
+    def action_next_function(self) -> None:
+        self.function_index = (self.function_index + 1) % len(self.lesson.lab.functions)
+        self.draw_lab(force=True)
+
+    def action_reset_lab(self) -> None:
+        self.session.reset()
+        self._seen_records = 0
+        self.query_one("#log", RichLog).clear()
+        self.notify("The lab starts again: no environments, no invocations.")
+        self.draw_lab(force=True)
+
+    def action_edit_code(self) -> None:
+        function = self.lesson.lab.functions[self.function_index]
+        editable = [f for f in self.lesson.lab.functions if f.editable and f.handler]
+        if not editable:
+            self.notify("This lesson has no code to edit.")
+            return
+        target = function if function in editable else editable[0]
+        assert target.handler is not None
+        file = target.handler.split(":")[0]
+        from lambdalab.ui.screens.editor import EditorScreen
+
+        self.app.push_screen(
+            EditorScreen(file, self.session.code(file), self._save_code)
+        )
+
+    def _save_code(self, file: str, text: str) -> None:
+        self.session.save_code(file, text)
+        self.notify(
+            f"{file} saved. Like a deployment, the next request starts a new execution environment.",
+            title="Code updated",
+        )
+
+    # -- lesson flow -----------------------------------------------------------------
+
+    def show_step(self) -> None:
+        """Draw the current step: text, prediction, task and hints."""
+        step = self.step
+        self.remove_class("show-lab")
+        total = len(self.lesson.steps)
+        self.state.step = self.step_index
+        self.lab_app.save_progress()
+        self.sub_title = f"step {self.step_index + 1} of {total}"
+        done = sum(1 for s in self.lesson.steps if s.id in self.state.passed_steps)
+        tasks = sum(1 for s in self.lesson.steps if s.checks)
+        self.query_one("#step-title", Static).update(
+            f"[b]Step {self.step_index + 1} of {total}[/b]  [dim]{done}/{tasks} tasks done · "
+            "n next · p back · h hint[/dim]"
+        )
+        self.query_one("#step-text", Markdown).update(step.text)
+        self.query_one("#text-scroll", VerticalScroll).scroll_home(animate=False)
+        self.draw_predict()
+        self.draw_checks()
+        self.draw_hints()
+
+    def draw_predict(self) -> None:
+        predict = self.step.predict
+        box = self.query_one("#predict", Static)
+        field = self.query_one("#predict-input", Input)
+        box.display = predict is not None
+        field.display = False
+        if predict is None:
+            return
+        answered = self.session.answers.get(self.step.id)
+        lines = [f"[b]{predict.question}[/b]"]
+        if answered is None:
+            if predict.choices:
+                lines.extend(
+                    f" {n}) {choice}" for n, choice in enumerate(predict.choices, 1)
+                )
+                lines.append(
+                    "[dim]Press the number of your answer to unlock the lab.[/dim]"
+                )
+            else:
+                field.display = True
+                if self.is_mounted and self.app.focused is not field:
+                    field.focus()
+        else:
+            shown = (
+                predict.choices[int(answered)] if predict.choices else f"{answered:g}"
+            )
+            lines.append(f"You predicted: [b]{shown}[/b]")
+            if self.step.id in self.state.passed_steps or not self.step.checks:
+                verdict = (
+                    "[green]Right.[/green]"
+                    if predict.is_right(answered)
+                    else "[yellow]Not quite.[/yellow]"
+                )
+                lines.append(f"{verdict} {predict.explain}")
+            else:
+                lines.append("[dim]Now run the lab and see.[/dim]")
+        box.update("\n".join(lines))
+
+    def action_answer(self, number: int) -> None:
+        predict = self.step.predict
+        if (
+            predict is None
+            or not predict.choices
+            or self.step.id in self.session.answers
+        ):
+            return
+        if not 1 <= number <= len(predict.choices):
+            self.notify(f"Choose 1 to {len(predict.choices)}.")
+            return
+        self._commit(number - 1)
+
+    @on(Input.Submitted, "#predict-input")
+    def _numeric_answer(self, event: Input.Submitted) -> None:
+        try:
+            value = float(event.value)
+        except ValueError:
+            self.notify(
+                f"{event.value!r} is not a number; type digits, e.g. 2.",
+                severity="warning",
+            )
+            return
+        self._commit(int(value) if value.is_integer() else value)
+        self.query_one("#log", RichLog).focus()
+
+    def _commit(self, value: float | int) -> None:
+        self.session.answer(self.step.id, value)
+        self.state.predictions[self.step.id] = value
+        self.lab_app.save_progress()
+        self.draw_predict()
+        self.draw_checks()
+
+    def draw_checks(self) -> None:
+        """Evaluate the step's task (watch mode) and show each check with its reason."""
+        step = self.step
+        box = self.query_one("#checks", Static)
+        if not step.checks:
+            box.update("[dim]Nothing to do here: read, then press n.[/dim]")
+            self.query_one("#task-line", Static).update(
+                "[dim]No task in this step (v: lesson text)[/dim]"
+            )
+            return
+        results = self.session.evaluate(step)
+        done = sum(r.passed for r in results)
+        first_open = next((r for r in results if not r.passed), None)
+        summary = (
+            "[green]✔ task done: press n[/green]"
+            if first_open is None
+            else f"[red]✘[/red] {first_open.check.goal}"
+        )
+        self.query_one("#task-line", Static).update(
+            f"[b]Task {done}/{len(results)}[/b] {summary}  [dim](v: lesson text)[/dim]"
+        )
+        lines = []
+        for result in results:
+            if result.passed:
+                lines.append(f"[green]✔[/green] {result.check.goal}")
+            else:
+                lines.append(
+                    f"[red]✘[/red] {result.check.goal}\n  [dim]{result.detail}[/dim]"
+                )
+        if all(r.passed for r in results):
+            lines.append(
+                "\n[b green]Step done.[/b green] Press [b]n[/b] for the next step."
+            )
+        box.update("\n".join(lines))
+        self._record_passes()
+
+    def _record_passes(self) -> None:
+        newly = sorted(self.session.passed_steps() - set(self.state.passed_steps))
+        if not newly:
+            return
+        self.state.passed_steps.extend(newly)
+        if self.step.id in newly:
+            self.notify("Step done! Press n to go on.", title="✔ " + self.step.title)
+            self.draw_predict()
+        tasks = {s.id for s in self.lesson.steps if s.checks}
+        if tasks <= set(self.state.passed_steps) and not self.state.completed:
+            self.state.completed = True
+            self.notify(
+                "Every task is done. The last step shows the recap; press n there to move on.",
+                title=f"Lesson complete: {self.lesson.title}",
+            )
+        self.lab_app.save_progress()
+
+    def draw_hints(self) -> None:
+        used = self.state.hints_used.get(self.step.id, 0)
+        hints = self.step.hints[:used]
+        text = "\n".join(f"[b]Hint {i}:[/b] {h}" for i, h in enumerate(hints, 1))
+        remaining = len(self.step.hints) - used
+        if remaining > 0:
+            text += (
+                "\n" if text else ""
+            ) + f"[dim]{remaining} hint(s) left: press h.[/dim]"
+        if self.state.completed and self.step_index == len(self.lesson.steps) - 1:
+            text += (
+                "\n\n"
+                + "[b green]Lesson complete.[/b green] Press n for the recap and the next lesson."
+            )
+        self.query_one("#hints", Static).update(text)
+        self.query_one("#hints", Static).display = bool(text)
+
+    def action_hint(self) -> None:
+        used = self.state.hints_used.get(self.step.id, 0)
+        if used >= len(self.step.hints):
+            self.notify("No more hints for this step. The solution is on s.")
+            return
+        self.state.hints_used[self.step.id] = used + 1
+        self.lab_app.save_progress()
+        self.draw_hints()
+        self.query_one("#hints", Static).scroll_visible()
+
+    def action_next_step(self) -> None:
+        if self.step_index < len(self.lesson.steps) - 1:
+            self.step_index += 1
+            self.show_step()
+            return
+        if self.state.completed:
+            self.lab_app.finish_lesson(self.lesson)
+        else:
+            todo = [
+                s.title
+                for s in self.lesson.steps
+                if s.checks and s.id not in self.state.passed_steps
+            ]
+            self.notify("Still to do: " + "; ".join(todo), title="Not finished yet")
+
+    def action_previous_step(self) -> None:
+        if self.step_index > 0:
+            self.step_index -= 1
+            self.show_step()
+
+    def action_solution(self) -> None:
+        from lambdalab.ui.screens.dialogs import ConfirmScreen, PageScreen
+
+        def show(confirmed: bool | None = True) -> None:
+            if confirmed:
+                self.state.solution_seen = True
+                self.lab_app.save_progress()
+                self.app.push_screen(
+                    PageScreen("Reference solution", self.lesson.solution_text)
+                )
+
+        if self.state.completed or self.state.solution_seen:
+            show()
+        else:
+            self.app.push_screen(
+                ConfirmScreen(
+                    "Show the reference solution? Working it out teaches more; the hints (h) "
+                    "go step by step.",
+                    yes="Show it",
+                    no="Keep trying",
+                ),
+                show,
+            )
+
+    def action_leave(self) -> None:
+        self.app.pop_screen()
+
+    # -- drawing the lab -------------------------------------------------------------
+
+    def draw_lab(self, force: bool = False) -> None:
+        """Redraw the lab from the service; cheap when nothing changed."""
+        session = self.session
+        service = session.service
+        records = service.trace.count
+        changed = (
+            force
+            or records != self._seen_records
+            or session.revision != self._drawn_revision
+        )
+        self._draw_status()
+        if not changed:
+            return
+        log = self.query_one("#log", RichLog)
+        for record in service.trace.since(self._seen_records):
+            if record.kind == "log":
+                log.write(render.log_line(record.time_ms, record.data["message"]))
+        self._seen_records = records
+        width = max(20, self.query_one("#envs", Static).size.width or 60)
+        config = service.functions[self.function]
+        reserved = (
+            "none"
+            if config.reserved_concurrency is None
+            else str(config.reserved_concurrency)
+        )
+        self.query_one("#function-line", Static).update(
+            f"[b]λ {self.function}[/b]  [dim]{config.memory_mb} MB · timeout "
+            f"{config.timeout_s} s · reserved {reserved}[/dim]\n"
+            f"next event [b reverse] {self.event} [/b reverse] "
+            f"[dim]{render.json_text(self.lesson.lab.events[self.event])[:40]}  (e changes)[/dim]"
+        )
+        self.query_one("#envs", Static).update(
+            render.environments(service.environments[self.function], width)
+        )
+        self.query_one("#numbers", Static).update(
+            render.numbers(service, self.function)
+        )
+        self.query_one("#invocations", Static).update(
+            render.invocation_rows(session.history, service, self._event_names, limit=6)
+        )
+        latest: Invocation | None = next(
+            (
+                i
+                for i in reversed(session.history)
+                if i.invocation_type == "RequestResponse"
+            ),
+            None,
+        )
+        self.query_one("#response", Static).update(render.response_view(latest))
+        if session.revision != self._drawn_revision:
+            self._drawn_revision = session.revision
+            self.draw_checks()
+
+    def _draw_status(self) -> None:
+        service = self.session.service
+        if service.waiting_on_code:
+            state = "[b cyan]⧗ running handler code[/b cyan]"
+        elif self.pacer.paused or not self.live:
+            state = (
+                "[b yellow]❚❚ paused[/b yellow]"
+                if self.live
+                else "[b yellow]❚❚ step mode[/b yellow]"
+            )
+        else:
+            state = "[b green]▶ running[/b green]"
+        self.query_one("#lab-status", Static).update(
+            f"{state}  [b]{self.pacer.speed:g}x[/b]  virtual time "
+            f"{render.elapsed_text(service.now_ms)}  [dim]{render.clock_text(service)}[/dim]"
+        )
