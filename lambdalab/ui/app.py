@@ -50,6 +50,7 @@ class LambdaLabApp(App[None]):
         self.live = live
         self._open_first = open_lesson
         self._too_small: TooSmallScreen | None = None
+        self._lab_ready = False
 
     def on_mount(self) -> None:
         self.push_screen(CourseMapScreen())
@@ -62,6 +63,9 @@ class LambdaLabApp(App[None]):
             )
         if self._open_first:
             self.open_lesson(self._open_first)
+
+    def on_ready(self) -> None:
+        self._lab_ready = True
         self._check_size(self.size.width, self.size.height)
 
     # -- lessons ---------------------------------------------------------------------
@@ -167,6 +171,8 @@ class LambdaLabApp(App[None]):
         screen.set_class(width < NARROW_BELOW, "narrow")
 
     def _check_size(self, width: int, height: int) -> None:
+        if not self._lab_ready:
+            return  # the first screens are not pushed yet; on_ready checks again
         small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
         if small and self._too_small is None:
             self._too_small = TooSmallScreen()

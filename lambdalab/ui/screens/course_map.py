@@ -34,7 +34,7 @@ class CourseMapScreen(Screen[None]):
         return self.app
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield Header(icon="λ")
         with Horizontal(id="map-body"):
             with Vertical(id="map-left"):
                 yield Static(id="continue")

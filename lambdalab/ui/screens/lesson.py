@@ -50,7 +50,7 @@ class LessonScreen(Screen[None]):
         Binding("f", "next_function", "Function", show=False),
         Binding("v", "toggle_view", "Lesson/Lab", show=False),
         Binding("escape", "leave", "Map", show=False),
-        *[Binding(str(n), f"answer({n})", show=False) for n in range(1, 10)],
+        *[Binding(str(n), f"answer({n})", show=False) for n in range(10)],
     ]
 
     def __init__(
@@ -305,8 +305,9 @@ class LessonScreen(Screen[None]):
                 )
             else:
                 field.display = True
-                if self.is_mounted and self.app.focused is not field:
-                    field.focus()
+                lines.append(
+                    "[dim]Type your number (digits start the box), then enter.[/dim]"
+                )
         else:
             shown = (
                 predict.choices[int(answered)] if predict.choices else f"{answered:g}"
@@ -325,11 +326,13 @@ class LessonScreen(Screen[None]):
 
     def action_answer(self, number: int) -> None:
         predict = self.step.predict
-        if (
-            predict is None
-            or not predict.choices
-            or self.step.id in self.session.answers
-        ):
+        if predict is None or self.step.id in self.session.answers:
+            return
+        if not predict.choices:
+            field = self.query_one("#predict-input", Input)
+            field.value = str(number)
+            field.focus()
+            field.cursor_position = len(field.value)
             return
         if not 1 <= number <= len(predict.choices):
             self.notify(f"Choose 1 to {len(predict.choices)}.")

@@ -1,0 +1,33 @@
+"""Snapshots of the course map and a lesson at 80x24 and 120x40, clock stopped."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import AppFactory
+from textual.pilot import Pilot
+
+from lambdalab.ui.screens.lesson import LessonScreen
+
+
+async def _invoke_once(pilot: Pilot[None]) -> None:
+    await pilot.press("enter", "2", "i")
+    screen = pilot.app.screen
+    assert isinstance(screen, LessonScreen)
+    while not screen.session.history[-1].done:
+        await pilot.press("full_stop")
+    pilot.app.clear_notifications()
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_course_map(
+    snap_compare: object, app_factory: AppFactory, size: tuple[int, int]
+) -> None:
+    assert snap_compare(app_factory(), terminal_size=size)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_lesson_after_first_invoke(
+    snap_compare: object, app_factory: AppFactory, size: tuple[int, int]
+) -> None:
+    assert snap_compare(app_factory(), terminal_size=size, run_before=_invoke_once)  # type: ignore[operator]
