@@ -71,7 +71,7 @@ class _Histogram:
             counts[key] = counts.get(key, 0) + n
 
     def percentile(self, q: float, low: float, high: float) -> float | None:
-        """The ``q``-th percentile (0-100), clamped to the observed ``low``..``high``."""
+        """The ``q``-th percentile (0-100), clamped to the observed range."""
         total = sum(self.counts.values())
         if total == 0:
             return None

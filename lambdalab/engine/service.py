@@ -246,7 +246,7 @@ class LambdaService:
         self.environments: dict[str, list[ExecutionEnvironment]] = {}
         self.in_flight: dict[str, int] = {}
         self.async_queue: dict[str, dict[str, AsyncEvent]] = {}
-        """Per function, the accepted events not yet finished, by request id, oldest first."""
+        """Per function, accepted events not yet finished, by request id, oldest first."""
         self.async_events: dict[str, AsyncEvent] = {}
         self.queues: dict[str, Queue] = {}
         self._pending: deque[_Pending] = deque()
@@ -260,8 +260,8 @@ class LambdaService:
         self.trace_detail: TraceDetail = trace_detail
         self._full = trace_detail == "full"
         self.keep_finished = keep_finished
-        # Idle (or reset) environments ready to serve, most recently used last. On-demand
-        # ones are reaped oldest first, so a deque pops both ends in O(1).
+        # Idle (or reset) environments ready to serve, most recently used last.
+        # On-demand ones are reaped oldest first, so a deque pops both ends in O(1).
         self._idle: dict[str, deque[ExecutionEnvironment]] = {}
         self._idle_provisioned: dict[str, list[ExecutionEnvironment]] = {}
         self._scaling: dict[str, _ScalingBudget] = {}
@@ -269,11 +269,11 @@ class LambdaService:
         # O(1) however many functions exist; _recount_pool rebuilds them after changes.
         self._reserved_total = 0
         self._unreserved_in_flight = 0
-        """Requests in flight of functions without reserved concurrency (Region-wide)."""
+        """Requests in flight of functions without reserved concurrency."""
         self._unreserved_claimed = 0
-        """Unreserved concurrency in use: on-demand in-flight plus provisioned allocations
-        of functions without a reservation (AWS's ClaimedAccountConcurrency, less the
-        reserved part)."""
+        """Unreserved concurrency in use: on-demand in-flight plus provisioned
+        allocations of functions without a reservation (AWS's ClaimedAccountConcurrency
+        less the reserved part)."""
 
     # -- configuration ---------------------------------------------------------------
 
@@ -577,11 +577,11 @@ class LambdaService:
 
     # -- concurrency -----------------------------------------------------------------
 
-    # Provisioned concurrency belongs to the function's single published version: the lab
-    # has no versions or aliases, so the refusal on $LATEST and the "provisioned equals
-    # reserved throttles $LATEST" case of LAMBDA-FACTS 2.1 and PITFALLS R28 cannot arise.
-    # Provisioned environments count within the reservation, so spill-over to on-demand
-    # never takes a function above its reserved concurrency.
+    # Provisioned concurrency belongs to the function's single published version: the
+    # lab has no versions or aliases, so the refusal on $LATEST and the "provisioned
+    # equals reserved throttles $LATEST" case (LAMBDA-FACTS 2.1, PITFALLS R28) cannot
+    # arise. Provisioned environments count within the reservation, so spill-over to
+    # on-demand never takes a function above its reserved concurrency.
 
     def _idle_environment(self, name: str) -> ExecutionEnvironment | None:
         """The environment the next request gets: provisioned first, then the most
@@ -936,7 +936,7 @@ class LambdaService:
         failed: bool,
         duration_ms: float,
     ) -> None:
-        """A model function's handler returned ``null`` or raised, ``duration_ms`` in."""
+        """A model function's handler returned ``null`` or raised."""
         if failed:
             error = self._model_error(inv)
             inv.error_type = error["errorType"]
