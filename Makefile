@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 
+LINT_PATHS := $(wildcard lambdalab tests benchmarks examples lessons)
+
 .PHONY: run test lint check-lessons clean
 
 $(BIN)/python:
@@ -23,8 +25,8 @@ run: $(STAMP_RUN)
 	$(BIN)/lambdalab
 
 lint: $(STAMP_TEST)
-	$(BIN)/ruff check lambdalab tests benchmarks examples lessons
-	$(BIN)/ruff format --check lambdalab tests benchmarks examples lessons
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy lambdalab/engine lambdalab/triggers lambdalab/course lambdalab/errors.py
 
 check-lessons: $(STAMP_TEST)
