@@ -11,7 +11,17 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Input, Markdown, RichLog, Static
+from textual.widget import Widget
+from textual.widgets import (
+    Footer,
+    Header,
+    Input,
+    Markdown,
+    RichLog,
+    Static,
+    TabbedContent,
+    TabPane,
+)
 
 from lambdalab.course.model import Lesson, Step
 from lambdalab.course.progress import LessonProgress
@@ -20,6 +30,7 @@ from lambdalab.engine.service import Invocation
 from lambdalab.errors import LambdaLabError
 from lambdalab.ui import render
 from lambdalab.ui.pacing import Pacer
+from lambdalab.ui.panels import PANELS, load_panels
 
 if TYPE_CHECKING:
     from lambdalab.ui.app import LambdaLabApp
@@ -49,6 +60,8 @@ class LessonScreen(Screen[None]):
         Binding("r", "reset_lab", "Reset lab", show=False),
         Binding("f", "next_function", "Function", show=False),
         Binding("v", "toggle_view", "Lesson/Lab", show=False),
+        Binding("right_square_bracket", "tab(1)", "Next tab", show=False),
+        Binding("left_square_bracket", "tab(-1)", "Previous tab", show=False),
         Binding("escape", "leave", "Map", show=False),
         *[Binding(str(n), f"answer({n})", show=False) for n in range(10)],
     ]
@@ -69,6 +82,12 @@ class LessonScreen(Screen[None]):
         self._last_tick = 0.0
         self._seen_records = 0
         self._drawn_revision = -1
+        load_panels()
+        self.panels: list[Widget] = [
+            cls(id=cls.__name__.lower())
+            for cls in PANELS
+            if cls.applies(session)  # type: ignore[attr-defined]
+        ]
         self._event_names = {
             render.json_text(v): k for k, v in lesson.lab.events.items()
         }
@@ -113,12 +132,19 @@ class LessonScreen(Screen[None]):
             with Vertical(id="lab-pane"):
                 yield Static(id="task-line")
                 yield Static(id="lab-status")
-                yield Static(id="function-line")
-                yield Static(id="envs")
-                yield Static(id="numbers")
-                yield Static(id="invocations")
-                yield Static(id="response", classes="box")
-                yield RichLog(id="log", max_lines=400, wrap=True, min_width=20)
+                with TabbedContent(
+                    id="lab-tabs", classes="" if self.panels else "single"
+                ):
+                    with TabPane("Lab", id="tab-lab"):
+                        yield Static(id="function-line")
+                        yield Static(id="envs")
+                        yield Static(id="numbers")
+                        yield Static(id="invocations")
+                        yield Static(id="response", classes="box")
+                        yield RichLog(id="log", max_lines=400, wrap=True, min_width=20)
+                    for panel in self.panels:
+                        with TabPane(type(panel).TAB_TITLE, id=f"tab-{panel.id}"):  # type: ignore[attr-defined]
+                            yield panel
         yield Footer()
 
     def on_mount(self) -> None:
@@ -221,6 +247,13 @@ class LessonScreen(Screen[None]):
                 severity="warning",
             )
         self.draw_lab(force=True)
+
+    def action_tab(self, direction: int) -> None:
+        """Show the next (or previous) tab of the lab."""
+        tabs = self.query_one("#lab-tabs", TabbedContent)
+        ids = ["tab-lab", *[f"tab-{p.id}" for p in self.panels]]
+        current = ids.index(tabs.active) if tabs.active in ids else 0
+        tabs.active = ids[(current + direction) % len(ids)]
 
     def action_toggle_view(self) -> None:
         """In a narrow terminal, switch between the lesson text and the lab."""
@@ -537,6 +570,8 @@ class LessonScreen(Screen[None]):
             None,
         )
         self.query_one("#response", Static).update(render.response_view(latest))
+        for panel in self.panels:
+            panel.refresh_lab(session)  # type: ignore[attr-defined]
         if session.revision != self._drawn_revision:
             self._drawn_revision = session.revision
             self.draw_checks()
