@@ -30,7 +30,7 @@ from lambdalab.errors import LessonFormatError
 FORMAT_VERSION = 1
 COURSE_FILE = "course.toml"
 LESSON_FILE = "lesson.toml"
-ACTIONS = ("invoke", "write", "set", "wait", "answer")
+ACTIONS = ("invoke", "burst", "write", "set", "wait", "answer")
 FUNCTION_SETTINGS = (
     "memory_mb",
     "timeout_s",
@@ -232,7 +232,7 @@ def load_lesson(folder: Path) -> Lesson:
 def _load_lab(doc: _Doc, folder: Path, raw: Any) -> tuple[LabSpec, dict[str, str]]:
     if not isinstance(raw, dict):
         raise doc.fail("lab", "add a [lab] table with at least one [[lab.functions]].")
-    doc.only(raw, ("seed", "speed", "account", "functions", "events"), "lab")
+    doc.only(raw, ("seed", "speed", "account", "functions", "events", "burst"), "lab")
     functions = []
     files: dict[str, str] = {}
     raw_functions = raw.get("functions")
@@ -427,8 +427,8 @@ def _load_solution(
             raise doc.fail(f"{where}.do", f"must be one of {', '.join(ACTIONS)}.")
         params = {k: v for k, v in item.items() if k != "do"}
         do = item["do"]
-        if do == "invoke":
-            doc.only(params, ("function", "event", "type", "times"), where)
+        if do in ("invoke", "burst"):
+            doc.only(params, ("function", "event", "type", "times", "count"), where)
             if params.get("function") not in functions:
                 raise doc.fail(
                     f"{where}.function",

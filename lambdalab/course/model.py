@@ -76,6 +76,8 @@ class LabSpec:
     seed: int = 1
     speed: float = 10.0
     account: dict[str, Any] = field(default_factory=dict)
+    burst: int = 20
+    """How many requests the burst keys (b, B) send at once."""
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,12 @@ class LabSession:
         self.revision += 1
         return inv
 
+    def burst(
+        self, function: str, event: str, kind: InvokeKind, count: int
+    ) -> list[Invocation]:
+        """Send ``count`` requests at the same virtual instant."""
+        return [self.invoke(function, event, kind) for _ in range(count)]
+
     def _changed(self, _inv: Invocation) -> None:
         self.revision += 1
 
@@ -182,6 +188,10 @@ class LabSession:
                     inv = self.invoke(p["function"], event, p.get("type", "sync"))
                     if p.get("type", "sync") == "sync":
                         self.service.run_until_done(inv)
+            elif action.do == "burst":
+                event = p.get("event", self.event_names[0])
+                count = int(p.get("count", self.lesson.lab.burst))
+                self.burst(p["function"], event, p.get("type", "sync"), count)
             elif action.do == "write":
                 self.save_code(p["file"], self.lesson.solution_files[p["file"]])
             elif action.do == "set":

@@ -59,6 +59,9 @@ class LessonScreen(Screen[None]):
         Binding("s", "solution", "Solution", show=False),
         Binding("r", "reset_lab", "Reset lab", show=False),
         Binding("f", "next_function", "Function", show=False),
+        Binding("o", "settings", "Config", show=False),
+        Binding("b", "burst('sync')", "Burst", show=False),
+        Binding("B", "burst('async')", "Async burst", show=False),
         Binding("v", "toggle_view", "Lesson/Lab", show=False),
         Binding("right_square_bracket", "tab(1)", "Next tab", show=False),
         Binding("left_square_bracket", "tab(-1)", "Previous tab", show=False),
@@ -258,6 +261,40 @@ class LessonScreen(Screen[None]):
     def action_toggle_view(self) -> None:
         """In a narrow terminal, switch between the lesson text and the lab."""
         self.toggle_class("show-lab")
+
+    def action_settings(self) -> None:
+        """Open the function's configuration (memory, timeout, concurrency, retries)."""
+        from lambdalab.ui.screens.settings import SettingsScreen
+
+        def apply(key: str, value: object) -> None:
+            self.session.configure(self.function, key, value)
+            self.notify(
+                f"{self.function}: {key} = {value}", title="Configuration updated"
+            )
+
+        config = self.session.service.function(self.function)
+        self.app.push_screen(
+            SettingsScreen(config, apply), lambda _: self.draw_lab(force=True)
+        )
+
+    def action_burst(self, kind: str) -> None:
+        """Fire the lesson's burst of requests at once, to see concurrency and throttling."""
+        if self._prediction_pending():
+            return
+        count = self.lesson.lab.burst
+        invs = self.session.burst(
+            self.function, self.event, "async" if kind == "async" else "sync", count
+        )
+        throttled = sum(
+            1 for i in invs if i.response is not None and i.response.status_code == 429
+        )
+        self.add_class("show-lab")
+        self.notify(
+            f"{count} {'asynchronous' if kind == 'async' else 'synchronous'} requests sent at once"
+            + (f"; {throttled} got 429 TooManyRequestsException" if throttled else ""),
+            title="Burst",
+        )
+        self.draw_lab(force=True)
 
     def action_next_event(self) -> None:
         self.event_index = (self.event_index + 1) % len(self.session.event_names)
