@@ -28,6 +28,13 @@ def register(sub: Any) -> None:
         help="an event to offer (repeatable)",
     )
     parser.add_argument("--name", help="the function's name (default: the file's stem)")
+    parser.add_argument(
+        "--api-port",
+        type=int,
+        metavar="PORT",
+        help="also answer Lambda's Invoke API on 127.0.0.1:PORT, for the AWS CLI and "
+        "boto3 (--endpoint-url http://127.0.0.1:PORT)",
+    )
     parser.set_defaults(handler=run_lab)
 
 
@@ -44,10 +51,15 @@ def run_lab(args: argparse.Namespace) -> int:
 
     course = free_play_course(args.handler_spec, args.event, args.name)
     store = ProgressStore(learner_name(args))
-    return _run(course, store, open_lesson=course.lessons[0].id)
+    return _run(course, store, open_lesson=course.lessons[0].id, api_port=args.api_port)
 
 
-def _run(course: Any, store: ProgressStore, open_lesson: str | None = None) -> int:
+def _run(
+    course: Any,
+    store: ProgressStore,
+    open_lesson: str | None = None,
+    api_port: int | None = None,
+) -> int:
     from lambdalab.ui.app import make_app
 
     if not sys.stdout.isatty():
@@ -56,7 +68,11 @@ def _run(course: Any, store: ProgressStore, open_lesson: str | None = None) -> i
             file=sys.stderr,
         )
         return 2
-    app = make_app(course, store, open_lesson=open_lesson)
+    if api_port is not None:
+        from lambdalab.serve.invoke_api import check_port
+
+        check_port(api_port)
+    app = make_app(course, store, open_lesson=open_lesson, api_port=api_port)
     try:
         app.run()
     finally:

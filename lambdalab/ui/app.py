@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -17,6 +18,10 @@ from lambdalab.engine import sandbox
 from lambdalab.ui.screens.course_map import CourseMapScreen
 from lambdalab.ui.screens.dialogs import ConfirmScreen, PageScreen, TooSmallScreen
 from lambdalab.ui.screens.lesson import LessonScreen
+
+if TYPE_CHECKING:
+    from lambdalab.serve.invoke_api import ApiCall, InvokeApi
+    from lambdalab.serve.status import StatusReporter
 
 MIN_SIZE = (80, 24)
 NARROW_BELOW = 110
@@ -42,6 +47,8 @@ class LambdaLabApp(App[None]):
         *,
         live: bool = True,
         open_lesson: str | None = None,
+        api_port: int | None = None,
+        status_file: Path | None = None,
     ) -> None:
         super().__init__()
         self.course = course
@@ -51,6 +58,11 @@ class LambdaLabApp(App[None]):
         self._open_first = open_lesson
         self._too_small: TooSmallScreen | None = None
         self._lab_ready = False
+        self.api_port = api_port
+        """Serve the Invoke API on 127.0.0.1 at this port (0: any free one)."""
+        self.invoke_api: InvokeApi | None = None
+        self._status_file = status_file
+        self._status: StatusReporter | None = None
 
     def on_mount(self) -> None:
         self.push_screen(CourseMapScreen())
@@ -63,6 +75,7 @@ class LambdaLabApp(App[None]):
             )
         if self._open_first:
             self.open_lesson(self._open_first)
+        self._classroom_mount()
 
     def on_ready(self) -> None:
         self._lab_ready = True
@@ -232,8 +245,83 @@ class LambdaLabApp(App[None]):
 
     async def action_quit(self) -> None:
         self.save_progress()
+        await self._classroom_stop()
         sandbox.kill_all()
         self.exit()
+
+    # -- Invoke API and classroom status (lambdalab serve, issue 7) -------------------
+
+    def lesson_screen(self) -> LessonScreen | None:
+        """The open lesson (the top one when several are stacked), or None."""
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, LessonScreen):
+                return screen
+        return None
+
+    def _classroom_mount(self) -> None:
+        if self.api_port is not None:
+            self.run_worker(self._start_invoke_api(), group="invoke-api")
+        if self._status_file is not None:
+            from lambdalab.serve.status import STATUS_EVERY_S, StatusReporter
+
+            self._status = StatusReporter(self._status_file, self.store.learner)
+            self._report_status()
+            self.set_interval(STATUS_EVERY_S, self._report_status)
+
+    async def _start_invoke_api(self) -> None:
+        from lambdalab.serve.invoke_api import InvokeApi
+
+        def session() -> LabSession | None:
+            screen = self.lesson_screen()
+            return screen.session if screen is not None else None
+
+        api = InvokeApi(session, on_call=self._api_called)
+        try:
+            port = await api.start("127.0.0.1", self.api_port or 0)
+        except OSError as exc:
+            self.notify(
+                f"The Invoke API cannot listen on 127.0.0.1:{self.api_port}: "
+                f"{exc.strerror}. Choose another --api-port.",
+                severity="error",
+                timeout=15,
+            )
+            return
+        self.invoke_api = api
+        self.notify(
+            f"Invoke API on http://127.0.0.1:{port}: aws lambda invoke "
+            f"--endpoint-url http://127.0.0.1:{port} --function-name NAME out.json",
+            title="Real AWS clients welcome",
+            timeout=12,
+        )
+
+    def _api_called(self, call: ApiCall) -> None:
+        self.notify(
+            f"{call.invocation_type} {call.function} -> {call.status_code} "
+            f"({call.request_id[:8]}, {call.user_agent or 'a client'})",
+            title="Invoke API",
+            timeout=4,
+        )
+
+    def _report_status(self) -> None:
+        if self._status is None:
+            return
+        screen = self.lesson_screen()
+        if screen is None:
+            changed = self._status.observe(self.progress, None, 0, None)
+        else:
+            changed = self._status.observe(
+                self.progress, screen.lesson, screen.step_index, screen.session
+            )
+        if changed:
+            self.save_progress()
+
+    async def _classroom_stop(self) -> None:
+        if self.invoke_api is not None:
+            api, self.invoke_api = self.invoke_api, None
+            await api.stop()
+
+    async def on_unmount(self) -> None:
+        await self._classroom_stop()
 
 
 def make_app(
@@ -242,6 +330,15 @@ def make_app(
     *,
     live: bool = True,
     open_lesson: str | None = None,
+    api_port: int | None = None,
+    status_file: Path | None = None,
 ) -> LambdaLabApp:
     """Build the app; the CLI and every UI test use this one factory."""
-    return LambdaLabApp(course, store, live=live, open_lesson=open_lesson)
+    return LambdaLabApp(
+        course,
+        store,
+        live=live,
+        open_lesson=open_lesson,
+        api_port=api_port,
+        status_file=status_file,
+    )
