@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import random
 import shutil
 import tempfile
@@ -139,7 +140,6 @@ class ExecutionEnvironment:
     current: Invocation | None = field(default=None, repr=False)
     reaped: bool = False
     """True once the environment is gone; it never serves again."""
-    reaper_armed: bool = field(default=False, repr=False)
 
 
 @dataclass(eq=False)
@@ -264,6 +264,8 @@ class LambdaService:
         # On-demand ones are reaped oldest first, so a deque pops both ends in O(1).
         self._idle: dict[str, deque[ExecutionEnvironment]] = {}
         self._idle_provisioned: dict[str, list[ExecutionEnvironment]] = {}
+        self._reaper_armed: set[str] = set()
+        """Functions whose idle reaper timer is pending (at most one each)."""
         self._scaling: dict[str, _ScalingBudget] = {}
         # Pool counters kept in step with every start and end, so a throttle decision is
         # O(1) however many functions exist; _recount_pool rebuilds them after changes.
@@ -503,21 +505,16 @@ class LambdaService:
         on_done: Callable[[Invocation], None] | None = None,
     ) -> Invocation:
         """Call the Invoke API now; the result arrives as virtual time runs."""
-        config = self.function(name)
+        config = self.functions.get(name) or self.function(name)
         if raw_payload is not None:
             body = raw_payload
         elif payload is None:
             body = "{}"
         else:
             body = json.dumps(payload)
-        inv = Invocation(
-            request_id=self._request_id(),
-            function=name,
-            invocation_type=invocation_type,
-            payload=body,
-            received_ms=self.now_ms,
-            on_done=on_done,
-        )
+        inv = Invocation(self._request_id(), name, invocation_type, body, self.loop.now)
+        if on_done is not None:
+            inv.on_done = on_done
         if invocation_type == "DryRun":
             self._complete(
                 inv, "success", InvokeResponse(204, "", self._version_header())
@@ -656,11 +653,8 @@ class LambdaService:
             self._idle_provisioned[env.function].append(env)
         else:
             self._idle[env.function].append(env)
-            if not env.reaper_armed:
-                env.reaper_armed = True
-                self.loop.schedule(
-                    self.profile.idle_reap_ms, partial(self._reap_if_idle, env)
-                )
+            if env.function not in self._reaper_armed:
+                self._arm_reaper(env.function)
 
     def _new_environment(
         self, config: FunctionConfig, *, provisioned: bool
@@ -738,7 +732,7 @@ class LambdaService:
         env = self._acquire_environment(config, env, inv)
         now = self.loop.now
         env.current = inv
-        inv.env_id = env.env_id
+        env_id = inv.env_id = env.env_id
         inv.started_ms = now
         env.last_used_ms = now
         data: dict[str, Any] = {
@@ -749,10 +743,17 @@ class LambdaService:
         }
         if inv.invocation_type == "Event":
             data["age_ms"] = now - inv.received_ms
-        self._record("invoke.start", name, inv.request_id, env.env_id, data)
+        self.trace.append(
+            TraceRecord(now, "invoke.start", name, inv.request_id, env_id, data)
+        )
         if env.initialised:
-            self._set_state(env, "busy")
-            self._run_handler(env, inv)
+            env.state = "busy"
+            if self._full:
+                self._set_state(env, "busy")
+            if config.is_model and self._full is False:
+                self._run_model(env, inv, config)
+            else:
+                self._run_handler(env, inv)
         else:
             inv.cold = True
             self._set_state(env, "initialising")
@@ -921,6 +922,24 @@ class LambdaService:
         guard = min(self.wall_guard_s, config.timeout_s)
         self._pending.append(_Pending(env, guard, on_reply))
 
+    def _run_model(
+        self, env: ExecutionEnvironment, inv: Invocation, config: FunctionConfig
+    ) -> None:
+        """``_run_handler`` for a model function at lean trace detail (the hot path)."""
+        duration = config.duration.sample(self.rng)
+        timeout_ms = config.timeout_s * 1000.0
+        if duration >= timeout_ms:
+            self.loop.schedule(
+                timeout_ms,
+                partial(self._finish, env, inv, {"status": "timeout"}, timeout_ms),
+            )
+            return
+        rate = config.error_rate
+        failed = rate > 0 and self.rng.random() < rate
+        self.loop.schedule(
+            duration, partial(self._finish_model, env, inv, failed, duration)
+        )
+
     def _model_error(self, inv: Invocation) -> dict[str, Any]:
         return {
             "errorMessage": "Simulated failure (error_rate)",
@@ -945,7 +964,9 @@ class LambdaService:
             response = InvokeResponse(200, json.dumps(error), self._error_headers())
         else:
             outcome = "success"
-            response = InvokeResponse(200, "null", self._version_header())
+            response = InvokeResponse(
+                200, "null", {"X-Amz-Executed-Version": "$LATEST"}
+            )
         if self._full:
             if failed:
                 self._log(env, logs.error_lines(error))
@@ -1063,32 +1084,39 @@ class LambdaService:
         duration_ms: float,
     ) -> None:
         now = self.loop.now
-        inv.duration_ms = round(duration_ms, 2)
-        inv.billed_ms = logs.billed_ms(duration_ms)
+        rounded = inv.duration_ms = round(duration_ms, 2)
+        # logs.billed_ms inlined: this runs once per invocation
+        billed = inv.billed_ms = max(1, math.ceil(rounded))
         inv.ended_ms = now
         env.current = None
         env.invocations += 1
         env.last_used_ms = now
         if env.state != "reset":
-            self._set_state(env, "idle")
+            env.state = "idle"
+            if self._full:
+                self._set_state(env, "idle")
         self._release_environment(env)
         config = self.functions[env.function]
-        self._record(
-            "invoke.end",
-            inv.function,
-            inv.request_id,
-            env.env_id,
-            {
-                "outcome": outcome,
-                "duration_ms": inv.duration_ms,
-                "billed_ms": inv.billed_ms,
-                "memory_mb": config.memory_mb,
-                "cold": inv.cold,
-                "init_ms": round(inv.init_ms, 2) if inv.cold and inv.init_ms else None,
-                "started_ms": inv.started_ms,
-                "error_type": inv.error_type,
-                "type": "async" if inv.invocation_type == "Event" else "sync",
-            },
+        cold = inv.cold
+        self.trace.append(
+            TraceRecord(
+                now,
+                "invoke.end",
+                inv.function,
+                inv.request_id,
+                env.env_id,
+                {
+                    "outcome": outcome,
+                    "duration_ms": rounded,
+                    "billed_ms": billed,
+                    "memory_mb": config.memory_mb,
+                    "cold": cold,
+                    "init_ms": round(inv.init_ms, 2) if cold and inv.init_ms else None,
+                    "started_ms": inv.started_ms,
+                    "error_type": inv.error_type,
+                    "type": "async" if inv.invocation_type == "Event" else "sync",
+                },
+            )
         )
         self._make_idle(env)
         self._complete(inv, outcome, response)
@@ -1114,22 +1142,28 @@ class LambdaService:
         env.initialised = False
         self._set_state(env, "reset")
 
-    def _reap_if_idle(self, env: ExecutionEnvironment) -> None:
-        """Remove an on-demand environment once idle for ``idle_reap_ms``.
+    def _arm_reaper(self, name: str) -> None:
+        """Time the reaping of the function's least recently used idle environment.
 
-        One timer per environment, not one per invocation: when it fires early (the
-        environment was used since) it re-arms for the new deadline, so the event heap
-        stays as small as the number of environments.
+        Idle on-demand environments sit in the deque in order of last use, so one
+        timer per function, for the oldest, is enough: the event heap never holds a
+        timer per environment or per invocation.
         """
-        env.reaper_armed = False
-        if env.reaped or env.current is not None:
-            return  # gone already, or busy: its release arms the reaper again
-        remaining = env.last_used_ms + self.profile.idle_reap_ms - self.loop.now
-        if remaining > 1e-3:
-            env.reaper_armed = True
-            self.loop.schedule(remaining, partial(self._reap_if_idle, env))
-        else:
-            self._reap(env)
+        idle = self._idle[name]
+        if not idle:
+            self._reaper_armed.discard(name)
+            return
+        self._reaper_armed.add(name)
+        due = idle[0].last_used_ms + self.profile.idle_reap_ms - self.loop.now
+        self.loop.schedule(due, partial(self._reap_idle, name))
+
+    def _reap_idle(self, name: str) -> None:
+        """Remove environments idle for ``idle_reap_ms`` (LAMBDA-FACTS 3.1)."""
+        idle = self._idle[name]
+        deadline = self.loop.now - self.profile.idle_reap_ms + 1e-6
+        while idle and idle[0].last_used_ms <= deadline:
+            self._reap(idle[0])
+        self._arm_reaper(name)
 
     def _reap(self, env: ExecutionEnvironment) -> None:
         env.reaped = True

@@ -106,10 +106,14 @@ class TrafficSource:
         return self.sent != self._limit
 
     def _fire_poisson(self) -> None:
-        if self._send():
-            self._schedule_at(
-                self.service.loop.now + self.rng.expovariate(self._per_ms)
-            )
+        service = self.service
+        service.invoke(self.spec.function, None, self._type)
+        self.sent += 1
+        if self.sent != self._limit:  # _send and _schedule_at inlined: the hot path
+            loop = service.loop
+            delay = self.rng.expovariate(self._per_ms)
+            if self._stop_ms is None or loop.now + delay < self._stop_ms:
+                loop.schedule(delay, self._fire_next)
 
     def _fire_uniform(self) -> None:
         if self._send():
