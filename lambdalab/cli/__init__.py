@@ -25,6 +25,8 @@ _SUBCOMMAND_MODULES = (
     "lambdalab.cli.lab_cmd",
     "lambdalab.cli.simulate_cmd",
     "lambdalab.cli.progress_cmd",
+    "lambdalab.cli.serve_cmd",
+    "lambdalab.cli.export_cmd",
 )
 
 

@@ -1,0 +1,434 @@
+"""``lambdalab serve``: the app in learners' browsers, one process per learner.
+
+Built on textual-serve's ``Server`` and ``AppService`` with what a classroom needs on
+top: a learner name before the app starts (so progress is never shared between tabs),
+a cap on learners with a friendly page when full, pages that ask no outside host for
+anything (the package's own fonts), URLs taken from the address the learner typed (so
+binding 0.0.0.0 just works), and an instructor view of who is where and who is stuck.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+from aiohttp import web
+from textual_serve.app_service import AppService
+from textual_serve.server import Server, to_int
+
+from lambdalab.course.progress import learner_folder_name
+from lambdalab.errors import ProgressError
+from lambdalab.serve.status import (
+    STUCK_AFTER_S,
+    STUCK_FAILED_CHECKS,
+    STUCK_HINTS,
+    LearnerStatus,
+    read_statuses,
+    stuck_reasons,
+)
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).with_name("templates")
+DEFAULT_MAX_LEARNERS = 30
+FULL_RETRY_S = 15
+"""The full page tries again this often."""
+INSTRUCTOR_REFRESH_S = 5
+STOP_GRACE_S = 10.0
+"""How long a learner's app may take to quit before it is killed."""
+
+LearnerCommand = Callable[[str, Path], str]
+"""(learner name, status file) -> the shell command that runs that learner's app."""
+
+
+def learner_app_command(
+    lessons: Path | None = None, api_port: bool = False
+) -> LearnerCommand:
+    """The command for one learner's app: this Python, ``lambdalab.serve.learner_app``."""
+
+    def build(learner: str, status_file: Path) -> str:
+        argv = [
+            sys.executable,
+            "-m",
+            "lambdalab.serve.learner_app",
+            "--learner",
+            learner,
+            "--status-file",
+            str(status_file),
+        ]
+        if lessons is not None:
+            argv += ["--lessons", str(lessons)]
+        if api_port:
+            argv += ["--api-port", "0"]
+        # exec: the app replaces the shell textual-serve starts, one process fewer.
+        return "exec " + shlex.join(argv)
+
+    return build
+
+
+@dataclass
+class Seat:
+    """A learner with an open session."""
+
+    name: str
+    folder: str
+    since: float
+    service: AppService | None = field(default=None, repr=False)
+
+
+class LearnerAppService(AppService):
+    """textual-serve's per-tab process, with a bounded stop."""
+
+    async def stop(self) -> None:
+        try:
+            await asyncio.wait_for(super().stop(), STOP_GRACE_S)
+        except (TimeoutError, ConnectionError):
+            process = self._process
+            if process is not None and process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+                await process.wait()
+
+    @property
+    def pid(self) -> int | None:
+        """The learner's app process id (for memory measurements)."""
+        return self._process.pid if self._process is not None else None
+
+
+class ClassroomServer(Server):
+    """Serve lambdalab to a classroom: names, a cap, offline pages, an instructor view."""
+
+    def __init__(
+        self,
+        *,
+        status_dir: Path,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        public_url: str | None = None,
+        max_learners: int = DEFAULT_MAX_LEARNERS,
+        instructor_key: str = "",
+        learner_command: LearnerCommand | None = None,
+        title: str = "lambdalab classroom",
+    ) -> None:
+        super().__init__(
+            "lambdalab",
+            host=host,
+            port=port,
+            title=title,
+            public_url=public_url,
+            templates_path=TEMPLATES,
+        )
+        self.fixed_url = public_url.rstrip("/") if public_url else None
+        """Where learners reach us, when given; else the address each browser used."""
+        self.max_learners = max_learners
+        self.instructor_key = instructor_key
+        self.status_dir = status_dir
+        self.learner_command = learner_command or learner_app_command()
+        self.seats: dict[str, Seat] = {}
+        """Open sessions by learner folder name: one per learner, never two."""
+        self._pages = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True
+        )
+
+    @property
+    def full(self) -> bool:
+        """True when every place is taken."""
+        return len(self.seats) >= self.max_learners
+
+    async def _make_app(self) -> web.Application:
+        app = web.Application()
+        app.add_routes(
+            [
+                web.get("/", self.handle_index, name="index"),
+                web.get("/ws/{learner}", self.handle_learner_socket, name="ws"),
+                web.get("/instructor", self.handle_instructor),
+                web.get("/instructor.json", self.handle_instructor_json),
+                web.get("/download/{key}", self.handle_download),
+                web.static("/static", self.statics_path, name="static"),
+            ]
+        )
+        app.on_startup.append(self.on_startup)
+        return app
+
+    async def on_startup(self, app: web.Application) -> None:
+        log.info("lambdalab classroom listening on %s:%s", self.host, self.port)
+
+    # -- pages -----------------------------------------------------------------------
+
+    def _base_url(self, request: web.Request) -> str:
+        """The URL prefix learners use: the public URL, or the Host they typed."""
+        return self.fixed_url or f"{request.scheme}://{request.host}"
+
+    def _page(self, template: str, status: int = 200, **context: Any) -> web.Response:
+        context.setdefault("title", self.title)
+        context.setdefault("main_class", "")
+        text = self._pages.get_template(template).render(**context)
+        return web.Response(status=status, text=text, content_type="text/html")
+
+    async def handle_index(self, request: web.Request) -> web.Response:
+        """The name page; with ``?learner=NAME``, that learner's app (or why not)."""
+        base = self._base_url(request)
+        common = {
+            "base_url": base,
+            "static_url": f"{base}/static/",
+            "taken": len(self.seats),
+            "capacity": self.max_learners,
+        }
+        raw = request.query.get("learner")
+        if raw is None:
+            return self._page("name.html", learner="", error="", **common)
+        try:
+            folder = learner_folder_name(raw)
+        except ProgressError as exc:
+            return self._page("name.html", 400, learner=raw, error=str(exc), **common)
+        name = raw.strip()
+        if folder in self.seats:
+            error = (
+                f"The name {name!r} is already open in another tab or browser. Close "
+                "it there, or choose another name."
+            )
+            return self._page("name.html", 409, learner=name, error=error, **common)
+        if self.full:
+            response = self._page(
+                "full.html", 503, learner=name, refresh=FULL_RETRY_S, **common
+            )
+            response.headers["Retry-After"] = str(FULL_RETRY_S)
+            return response
+        socket_base = (
+            ("wss" + base[5:]) if base.startswith("https") else "ws" + base[4:]
+        )
+        return self._page(
+            "app.html",
+            learner=name,
+            websocket_url=f"{socket_base}/ws/{quote(name, safe='')}",
+            restart_url=f"{base}/?learner={quote(name)}",
+            font_size=to_int(request.query.get("fontsize", "16"), 16),
+            **common,
+        )
+
+    # -- sessions --------------------------------------------------------------------
+
+    async def handle_learner_socket(
+        self, request: web.Request
+    ) -> web.WebSocketResponse:
+        """One learner's app: checked again here, because the page may be stale."""
+        websocket = web.WebSocketResponse(heartbeat=15)
+        width = to_int(request.query.get("width", "80"), 80)
+        height = to_int(request.query.get("height", "24"), 24)
+        await websocket.prepare(request)
+        try:
+            folder = learner_folder_name(request.match_info["learner"])
+        except ProgressError:
+            await websocket.close(code=4400, message=b"learner name refused")
+            return websocket
+        if folder in self.seats or self.full:
+            await websocket.close(code=4409, message=b"name open or classroom full")
+            return websocket
+        # No await between the checks above and taking the seat: no race.
+        seat = Seat(request.match_info["learner"].strip(), folder, time.time())
+        self.seats[folder] = seat
+        status_file = self.status_dir / f"{folder}.json"
+        service = LearnerAppService(
+            self.learner_command(seat.name, status_file),
+            write_bytes=websocket.send_bytes,
+            write_str=websocket.send_str,
+            close=websocket.close,
+            download_manager=self.download_manager,
+            debug=self.debug,
+        )
+        seat.service = service
+        log.info(
+            "learner %r joined (%d/%d)", seat.name, len(self.seats), self.max_learners
+        )
+        try:
+            await service.start(width, height)
+            await self._process_messages(websocket, service)
+        except asyncio.CancelledError:
+            await websocket.close()
+        except Exception:
+            log.exception("session of learner %r failed", seat.name)
+        finally:
+            await service.stop()
+            self.seats.pop(folder, None)
+            log.info("learner %r left", seat.name)
+        return websocket
+
+    # -- instructor ------------------------------------------------------------------
+
+    def _authorised(self, request: web.Request) -> bool:
+        given = request.query.get("key", "")
+        return bool(self.instructor_key) and hmac.compare_digest(
+            given.encode(), self.instructor_key.encode()
+        )
+
+    def classroom(self, now: float | None = None) -> dict[str, Any]:
+        """Everyone who joined since the server started, the stuck first."""
+        now = time.time() if now is None else now
+        statuses = read_statuses(self.status_dir)
+        folders = sorted(set(statuses) | set(self.seats))
+        learners = []
+        for folder in folders:
+            status = statuses.get(folder) or LearnerStatus(self.seats[folder].name)
+            seat = self.seats.get(folder)
+            learners.append(
+                {
+                    **status.to_json(),
+                    "name": seat.name if seat else status.learner,
+                    "connected": seat is not None,
+                    "stuck": stuck_reasons(status, now),
+                    "on_step_s": round(now - status.step_since)
+                    if status.step_since
+                    else 0,
+                }
+            )
+        learners.sort(
+            key=lambda row: (not row["stuck"], not row["connected"], row["name"])
+        )
+        return {
+            "connected": len(self.seats),
+            "capacity": self.max_learners,
+            "learners": learners,
+        }
+
+    async def handle_instructor_json(self, request: web.Request) -> web.Response:
+        """The classroom as JSON (the key printed at start is required)."""
+        if not self._authorised(request):
+            raise web.HTTPForbidden(text="Give the instructor key: ?key=...")
+        return web.json_response(self.classroom())
+
+    async def handle_instructor(self, request: web.Request) -> web.Response:
+        """The classroom as a page that refreshes itself."""
+        if not self._authorised(request):
+            raise web.HTTPForbidden(text="Give the instructor key: ?key=...")
+        data = self.classroom()
+        rows = []
+        for item in data["learners"]:
+            on_lesson = item["lesson"] is not None
+            rows.append(
+                {
+                    "name": item["name"],
+                    "connected": item["connected"],
+                    "lesson": item["lesson_title"] if on_lesson else "course map",
+                    "step": (
+                        f"{item['step']}/{item['steps']} {item['step_title']}"
+                        + (" ✔" if item["task_done"] else "")
+                    )
+                    if on_lesson
+                    else "",
+                    "hints": f"{item['hints_step']} (lesson {item['hints_lesson']})",
+                    "failed": f"{item['failed_step']} (lesson {item['failed_lesson']})",
+                    "on_step": f"{item['on_step_s'] // 60} min" if on_lesson else "",
+                    "reasons": item["stuck"],
+                }
+            )
+        rules = (
+            f"{STUCK_FAILED_CHECKS} failed checks or {STUCK_HINTS} hints on one step, "
+            f"opened a solution, or spent {int(STUCK_AFTER_S // 60)} minutes on a task"
+        )
+        base = self._base_url(request)
+        return self._page(
+            "instructor.html",
+            title="Instructor view",
+            main_class="wide",
+            static_url=f"{base}/static/",
+            rows=rows,
+            connected=data["connected"],
+            capacity=data["capacity"],
+            rules=rules,
+            refresh=INSTRUCTOR_REFRESH_S,
+        )
+
+
+def learner_processes(server: ClassroomServer) -> dict[str, int]:
+    """Learner name -> app process id, for the sessions open now."""
+    out = {}
+    for seat in server.seats.values():
+        service = seat.service
+        if isinstance(service, LearnerAppService) and service.pid is not None:
+            out[seat.name] = service.pid
+    return out
+
+
+WILDCARDS = ("0.0.0.0", "::", "")
+LOOPBACKS = ("127.0.0.1", "localhost", "::1")
+
+
+def interface_addresses() -> list[str]:
+    """This machine's IPv4 addresses other than loopback (Linux; empty elsewhere).
+
+    Read from the interfaces themselves: nothing is sent anywhere to learn them.
+    """
+    try:
+        import fcntl
+        import socket
+        import struct
+    except ImportError:  # pragma: no cover - not Linux
+        return []
+    found: list[str] = []
+    siocgifaddr = 0x8915
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        for _index, name in socket.if_nameindex():
+            request = struct.pack("256s", name.encode()[:15])
+            try:
+                reply = fcntl.ioctl(probe.fileno(), siocgifaddr, request)
+            except OSError:
+                continue  # no IPv4 address on this interface
+            address = socket.inet_ntoa(reply[20:24])
+            if not address.startswith("127.") and address not in found:
+                found.append(address)
+    return found
+
+
+def learner_urls(
+    host: str,
+    port: int,
+    public_url: str | None,
+    addresses: Callable[[], list[str]] = interface_addresses,
+) -> tuple[list[str], list[str]]:
+    """The addresses to give learners, and warnings about the ones that will not work.
+
+    The trap: a server bound to 0.0.0.0 is reached at the machine's LAN address, never
+    at ``http://0.0.0.0``; and a public URL naming localhost only works on this machine.
+    """
+    warnings: list[str] = []
+    if public_url:
+        from urllib.parse import urlsplit
+
+        named = urlsplit(public_url).hostname or ""
+        if named in WILDCARDS:
+            warnings.append(
+                f"--public-url {public_url} names 0.0.0.0, which no browser can open; "
+                "give this machine's LAN address or name."
+            )
+        elif named in LOOPBACKS and host not in LOOPBACKS:
+            warnings.append(
+                f"--public-url {public_url} names this machine's loopback: it only "
+                "works in a browser on this machine, not on learners' machines."
+            )
+        return [public_url.rstrip("/") + "/"], warnings
+    if host in WILDCARDS:
+        found = addresses()
+        if not found:
+            warnings.append(
+                "No LAN address found: learners open http://<this machine's address>:"
+                f"{port}/ (see `ip -4 addr`); never http://0.0.0.0:{port}/."
+            )
+        return [f"http://{a}:{port}/" for a in found], warnings
+    shown = f"[{host}]" if ":" in host else host
+    if host in LOOPBACKS:
+        warnings.append(
+            "Serving this machine only; pass --host 0.0.0.0 to let learners on the "
+            "LAN in."
+        )
+    return [f"http://{shown}:{port}/"], warnings
