@@ -281,9 +281,13 @@ def _load_lab(doc: _Doc, folder: Path, raw: Any) -> tuple[LabSpec, dict[str, str
     seed = raw.get("seed", 1)
     if not isinstance(seed, int):
         raise doc.fail("lab.seed", f"{seed!r} must be a whole number.")
-    return LabSpec(
-        tuple(functions), dict(events), seed, float(speed), dict(account)
-    ), files
+    burst = raw.get("burst", 20)
+    if not isinstance(burst, int) or not 1 <= burst <= 1000:
+        raise doc.fail("lab.burst", f"{burst!r} must be a whole number from 1 to 1000.")
+    spec = LabSpec(
+        tuple(functions), dict(events), seed, float(speed), dict(account), burst
+    )
+    return spec, files
 
 
 def _load_step(

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from lambdalab.course.model import Check, Lesson, Step
 from lambdalab.engine.model import Account, DurationModel, FunctionConfig
 from lambdalab.engine.service import Invocation, LambdaService
+from lambdalab.engine.trace import TraceRecord
 from lambdalab.errors import LambdaLabError
 
 InvokeKind = Literal["sync", "async"]
@@ -69,6 +70,7 @@ class LabSession:
         service = LambdaService(
             Account(**lab.account), seed=lab.seed, wall_guard_s=self.wall_guard_s
         )
+        service.trace.subscribe(self._on_record)
         for function in lab.functions:
             service.create_function(
                 self._config(function.name, function.handler, function.settings)
@@ -136,6 +138,10 @@ class LabSession:
         return [self.invoke(function, event, kind) for _ in range(count)]
 
     def _changed(self, _inv: Invocation) -> None:
+        self.revision += 1
+
+    def _on_record(self, _record: TraceRecord) -> None:
+        # Anything the service records may change what a check sees (watch mode).
         self.revision += 1
 
     def code(self, file: str) -> str:

@@ -6,6 +6,7 @@ import pytest
 from conftest import AppFactory
 from textual.pilot import Pilot
 
+from lambdalab.course.loader import bundled_lessons_path, load_course
 from lambdalab.ui.screens.lesson import LessonScreen
 
 
@@ -31,3 +32,13 @@ def test_lesson_after_first_invoke(
     snap_compare: object, app_factory: AppFactory, size: tuple[int, int]
 ) -> None:
     assert snap_compare(app_factory(), terminal_size=size, run_before=_invoke_once)  # type: ignore[operator]
+
+
+LESSON_IDS = [lesson.id for lesson in load_course(bundled_lessons_path()).lessons]
+
+
+@pytest.mark.parametrize("lesson_id", LESSON_IDS)
+def test_first_screen_of_each_lesson(
+    snap_compare: object, app_factory: AppFactory, lesson_id: str
+) -> None:
+    assert snap_compare(app_factory(open_lesson=lesson_id), terminal_size=(80, 24))  # type: ignore[operator]

@@ -129,6 +129,8 @@ class LessonScreen(Screen[None]):
                         id="predict-input",
                         placeholder="type a number, then enter",
                         type="number",
+                        select_on_focus=False,
+                        compact=True,
                     )
                     yield Static(id="checks", classes="box")
                     yield Static(id="hints")
