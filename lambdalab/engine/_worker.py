@@ -8,12 +8,18 @@ the handler does can corrupt the protocol.
 Inside, time is virtual: ``time.sleep`` advances the environment's clock instead of
 blocking, and every clock the handler can read reports the simulated instant. Paths under
 ``/tmp`` are mapped to this environment's own folder, which survives a reset as on Lambda.
+
+``import boto3`` gives the lab's stand-in (``_boto3_shim.py``, loaded from this folder
+without importing lambdalab). The S3 writes a handler makes are returned with the reply
+as ``effects``, a list of ``{"service": "s3", "action": "PutObject", "bucket", "key",
+"size", ...}`` in call order, for the lab to apply to its buckets.
 """
 
 from __future__ import annotations
 
 import builtins
 import datetime as _dt
+import importlib.util
 import io
 import json
 import logging
@@ -26,6 +32,7 @@ from typing import Any
 
 _REAL_OPEN = builtins.open
 _WORKER_FILE = os.path.abspath(__file__)
+_SHIM_FILE = os.path.join(os.path.dirname(_WORKER_FILE), "_boto3_shim.py")
 
 
 class _Deadline(BaseException):
@@ -239,6 +246,29 @@ class _State:
     handler: Any = None
     module_name = ""
     code_dir = ""
+    shim: Any = None
+
+
+def _install_boto3_shim() -> None:
+    """Make ``import boto3`` inside handler code find the lab's stand-in.
+
+    It always wins over a real boto3: that one would talk to AWS, not to the lab.
+    """
+    spec = importlib.util.spec_from_file_location("boto3", _SHIM_FILE)
+    if spec is None or spec.loader is None:  # pragma: no cover - the file ships with us
+        return
+    shim = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shim)
+    shim.install(sys.modules, shim)
+    _State.shim = shim
+
+
+def _take_effects(reply: dict[str, Any]) -> None:
+    """Attach what the code asked S3 to do in this phase (kept even if it then failed)."""
+    if _State.shim is not None:
+        effects = _State.shim.take_effects()
+        if effects:
+            reply["effects"] = effects
 
 
 def _frames(exc: BaseException) -> list[str]:
@@ -332,6 +362,7 @@ def _do_init(msg: dict[str, Any]) -> dict[str, Any]:
         }
     status["elapsed_ms"] = CLOCK.now_ms - start
     status["output"] = CAPTURE.take(start)
+    _take_effects(status)
     return status
 
 
@@ -373,6 +404,7 @@ def _do_invoke(msg: dict[str, Any]) -> dict[str, Any]:
             reply = {"status": "error", "error": error}
     reply["elapsed_ms"] = CLOCK.now_ms - start
     reply["output"] = CAPTURE.take(start)
+    _take_effects(reply)
     return reply
 
 
@@ -398,6 +430,7 @@ def main() -> None:
     sys.stdout = sys.stderr = CAPTURE
     root = logging.getLogger()
     root.handlers[:] = [_LambdaLogHandler()]
+    _install_boto3_shim()
     _install_clock()
     for line in proto_in:
         msg = json.loads(line)
