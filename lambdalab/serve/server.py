@@ -94,11 +94,21 @@ class LearnerAppService(AppService):
         try:
             await asyncio.wait_for(super().stop(), STOP_GRACE_S)
         except (TimeoutError, ConnectionError):
-            process = self._process
-            if process is not None and process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()
-                await process.wait()
+            pass
+        process = self._process
+        if process is None:
+            return
+        try:
+            await asyncio.wait_for(process.wait(), STOP_GRACE_S / 3)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+        # asyncio leaves the pipes' transport open until garbage collection, which may
+        # come after the loop has closed; close it while the loop still runs.
+        transport = getattr(process, "_transport", None)
+        if transport is not None:
+            transport.close()
 
     @property
     def pid(self) -> int | None:
@@ -137,6 +147,7 @@ class ClassroomServer(Server):
         self.learner_command = learner_command or learner_app_command()
         self.seats: dict[str, Seat] = {}
         """Open sessions by learner folder name: one per learner, never two."""
+        self._stopping: set[asyncio.Future[None]] = set()
         self._pages = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True
         )
@@ -159,7 +170,16 @@ class ClassroomServer(Server):
             ]
         )
         app.on_startup.append(self.on_startup)
+        app.on_shutdown.append(self.on_shutdown)
         return app
+
+    async def on_shutdown(self, app: web.Application) -> None:
+        """Wait for every learner's app to quit (their progress is saved by then)."""
+        for seat in list(self.seats.values()):
+            if seat.service is not None:
+                self._stopping.add(asyncio.ensure_future(seat.service.stop()))
+        if self._stopping:
+            await asyncio.gather(*self._stopping, return_exceptions=True)
 
     async def on_startup(self, app: web.Application) -> None:
         log.info("lambdalab classroom listening on %s:%s", self.host, self.port)
@@ -259,9 +279,14 @@ class ClassroomServer(Server):
         except Exception:
             log.exception("session of learner %r failed", seat.name)
         finally:
-            await service.stop()
             self.seats.pop(folder, None)
             log.info("learner %r left", seat.name)
+            # aiohttp may cancel this handler once the socket is gone: the app must
+            # still be told to quit (and killed if it will not).
+            stopping = asyncio.ensure_future(service.stop())
+            self._stopping.add(stopping)
+            stopping.add_done_callback(self._stopping.discard)
+            await asyncio.shield(stopping)
         return websocket
 
     # -- instructor ------------------------------------------------------------------
