@@ -5,17 +5,14 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import Any
 
 Action = Callable[[], None]
 
-
-@dataclass(order=True)
-class _Entry:
-    time_ms: float
-    seq: int
-    action: Action = field(compare=False)
-    cancelled: bool = field(default=False, compare=False)
+# A heap entry is a list [time_ms, seq, action, cancelled]: lists compare item by
+# item and seq is unique, so ordering never reaches the action, and a plain list
+# costs far less to build and compare than a dataclass on the loop's hot path.
+_TIME, _SEQ, _ACTION, _CANCELLED = range(4)
 
 
 class Timer:
@@ -23,17 +20,17 @@ class Timer:
 
     __slots__ = ("_entry",)
 
-    def __init__(self, entry: _Entry) -> None:
+    def __init__(self, entry: list[Any]) -> None:
         self._entry = entry
 
     @property
     def due_ms(self) -> float:
         """When the action runs, in virtual milliseconds."""
-        return self._entry.time_ms
+        return float(self._entry[_TIME])
 
     def cancel(self) -> None:
         """Stop the action from running."""
-        self._entry.cancelled = True
+        self._entry[_CANCELLED] = True
 
 
 class EventLoop:
@@ -45,7 +42,7 @@ class EventLoop:
 
     def __init__(self, start_ms: float = 0.0) -> None:
         self._now = float(start_ms)
-        self._heap: list[_Entry] = []
+        self._heap: list[list[Any]] = []
         self._seq = itertools.count()
 
     @property
@@ -55,25 +52,33 @@ class EventLoop:
 
     def schedule(self, delay_ms: float, action: Action) -> Timer:
         """Run ``action`` ``delay_ms`` from now (never in the past)."""
-        entry = _Entry(self._now + max(0.0, delay_ms), next(self._seq), action)
+        entry = [
+            self._now + (delay_ms if delay_ms > 0 else 0.0),
+            next(self._seq),
+            action,
+            False,
+        ]
         heapq.heappush(self._heap, entry)
         return Timer(entry)
 
     def peek(self) -> float | None:
         """The time of the next live action, or None when nothing is scheduled."""
         heap = self._heap
-        while heap and heap[0].cancelled:
+        while heap and heap[0][_CANCELLED]:
             heapq.heappop(heap)
-        return heap[0].time_ms if heap else None
+        return float(heap[0][_TIME]) if heap else None
 
     def step(self) -> bool:
         """Run the next action; return False when nothing is left."""
-        if self.peek() is None:
-            return False
-        entry = heapq.heappop(self._heap)
-        self._now = entry.time_ms
-        entry.action()
-        return True
+        heap = self._heap
+        while heap:
+            entry = heapq.heappop(heap)
+            if entry[_CANCELLED]:
+                continue
+            self._now = entry[_TIME]
+            entry[_ACTION]()
+            return True
+        return False
 
     def advance_to(self, time_ms: float) -> None:
         """Move the clock to ``time_ms`` without running anything (nothing is due before)."""
@@ -83,4 +88,4 @@ class EventLoop:
         self._now = max(self._now, time_ms)
 
     def __len__(self) -> int:
-        return sum(1 for e in self._heap if not e.cancelled)
+        return sum(1 for e in self._heap if not e[_CANCELLED])

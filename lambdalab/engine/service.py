@@ -255,6 +255,12 @@ class LambdaService:
         self.code_versions: dict[str, int] = {}
         """Bumped by every code or configuration update; older environments retire."""
         self._tmp_root: Path | None = None
+        self.effect_handler: Callable[[str, str, list[dict[str, Any]]], None] | None = (
+            None
+        )
+        """Called as ``(function, request_id, effects)`` when an invocation whose
+        handler called AWS services (recorded in its sandbox) finishes; the lab
+        applies the effects, e.g. S3 writes that notify other functions."""
         self.invocations: dict[str, Invocation] = {}
         """The latest attempt per request id."""
         self.trace_detail: TraceDetail = trace_detail
@@ -430,13 +436,24 @@ class LambdaService:
         return bool(self._pending)
 
     def run(
-        self, until_ms: float | None = None, *, wait_s: float | None = None
+        self,
+        until_ms: float | None = None,
+        *,
+        wait_s: float | None = None,
+        credit_s: float = 0.0,
     ) -> bool:
         """Process events up to ``until_ms`` (all of them when None).
 
         ``wait_s`` bounds how long to wait for running handler code before returning
         False ("still waiting"); None waits as long as the wall guard allows.
+        ``credit_s`` is real time the caller spent elsewhere since its last call
+        while code was running; it counts toward the wall guard, so a handler that
+        loops forever times out on schedule even when the caller polls briefly.
         """
+        if credit_s > 0 and self._pending:
+            head = self._pending[0].env.process
+            if head is not None:
+                head.waited_s += credit_s
         loop = self.loop
         while True:
             while self._pending:
@@ -915,9 +932,14 @@ class LambdaService:
                     base_ms + float(reply.get("elapsed_ms", 0.0)), timeout_ms
                 )
             self._schedule_output(env, reply.get("output", []), inv.request_id, 0.0)
-            self.loop.schedule(
-                duration, lambda: self._finish(env, inv, reply, duration)
-            )
+            effects = reply.get("effects") or []
+
+            def finish() -> None:
+                self._finish(env, inv, reply, duration)
+                if effects and self.effect_handler is not None:
+                    self.effect_handler(inv.function, inv.request_id, effects)
+
+            self.loop.schedule(duration, finish)
 
         guard = min(self.wall_guard_s, config.timeout_s)
         self._pending.append(_Pending(env, guard, on_reply))

@@ -13,9 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TraceRecord:
-    """One state change, at a virtual instant."""
+    """One state change, at a virtual instant. Treat it as read-only.
+
+    Not frozen: a frozen dataclass costs about five times as much to build, and the
+    service builds one per state change on its hot path.
+    """
 
     time_ms: float
     kind: str

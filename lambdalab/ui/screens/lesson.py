@@ -185,15 +185,19 @@ class LessonScreen(Screen[None]):
         """Move virtual time for the real time that passed, then redraw what changed."""
         now = time.monotonic()
         elapsed, self._last_tick = now - self._last_tick, now
-        self.run_lab(self.pacer.advance(elapsed))
+        self.run_lab(self.pacer.advance(elapsed), elapsed)
         self.draw_lab()
 
-    def run_lab(self, virtual_ms: float) -> None:
+    def run_lab(self, virtual_ms: float, real_elapsed_s: float = 0.0) -> None:
         """Advance the lab; handler code that loops forever only delays virtual time."""
         service = self.session.service
-        wait = WAIT_FOR_CODE_S if service.waiting_on_code else 0.0
+        waiting = service.waiting_on_code
         try:
-            service.run(until_ms=service.now_ms + virtual_ms, wait_s=wait)
+            service.run(
+                until_ms=service.now_ms + virtual_ms,
+                wait_s=WAIT_FOR_CODE_S if waiting else 0.0,
+                credit_s=real_elapsed_s if waiting else 0.0,
+            )
         except LambdaLabError as exc:
             self.notify(str(exc), title="The lab stopped", severity="error")
 
