@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="open a lesson pack from PATH instead of the bundled course",
     )
     parser.add_argument(
+        "--theme",
+        metavar="NAME",
+        help="colour theme, e.g. textual-light or textual-dark (NO_COLOR=1 gives monochrome)",
+    )
+    parser.add_argument(
         "--learner",
         metavar="NAME",
         help="keep progress under this learner name (default: your user name)",

@@ -62,6 +62,8 @@ class Progress:
     learner: str
     current: str | None = None
     lessons: dict[str, LessonProgress] = field(default_factory=dict)
+    theme: str | None = None
+    """The learner's colour theme, chosen in the app (ctrl+p, theme)."""
     notice: str = ""
     """A message for the learner about the file (e.g. it was set aside); not saved."""
 
@@ -75,6 +77,7 @@ class Progress:
             "version": VERSION,
             "learner": self.learner,
             "current": self.current,
+            "theme": self.theme,
             "lessons": {k: vars(v) for k, v in self.lessons.items()},
         }
 
@@ -103,10 +106,12 @@ class Progress:
             except TypeError as exc:
                 raise ProgressError(f"{source}: lesson {lesson_id!r}: {exc}.") from None
         current = data.get("current")
+        theme = data.get("theme")
         return cls(
             learner=str(data.get("learner", "")),
             current=current if isinstance(current, str) else None,
             lessons=lessons,
+            theme=theme if isinstance(theme, str) else None,
         )
 
 

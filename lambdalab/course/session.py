@@ -413,6 +413,18 @@ def _matches(actual: Any, expected: Any) -> bool:
 def replay_problems(lesson: Lesson, workspace: Path) -> list[str]:
     """What ``lessons check`` reports for one lesson: its start must fail, its solution pass."""
     problems: list[str] = []
+    sources = [(f"{lesson.folder / n}", text) for n, text in lesson.files.items()]
+    sources += [
+        (f"the solution's {n}", text) for n, text in lesson.solution_files.items()
+    ]
+    for where, text in sources:
+        try:
+            compile(text, where, "exec")
+        except SyntaxError as exc:
+            problems.append(
+                f"{lesson.id}: {where}, line {exc.lineno}: {exc.msg}; fix it so Lambda "
+                "can import it."
+            )
     checked = [s for s in lesson.steps if s.checks]
     if not checked:
         return [f"{lesson.id}: no step has a check; add a task with checks."]

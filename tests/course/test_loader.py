@@ -98,3 +98,14 @@ def test_wrong_format_version(tmp_path: Path) -> None:
         match="format_version: is 9; this lambdalab reads format_version = 1",
     ):
         load_course(course)
+
+
+def test_lessons_check_reports_code_that_does_not_compile(tmp_path: Path) -> None:
+    from lambdalab.course.session import replay_problems
+
+    lesson = _copy_lesson(tmp_path)
+    (lesson / "handler.py").write_text("def handler(event, context)\n    return 1\n")
+    problems = replay_problems(load_course(lesson).lessons[0], tmp_path / "work")
+    assert problems[0] == (
+        f"first-invocation: {lesson / 'handler.py'}, line 1: expected ':'; fix it so Lambda can import it."
+    )

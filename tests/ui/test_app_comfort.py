@@ -81,3 +81,24 @@ async def test_narrow_terminal_shows_one_pane_at_a_time(
             screen.query_one("#lab-pane").display
             and not screen.query_one("#lesson-pane").display
         )
+
+
+async def test_theme_from_the_command_line_and_remembered(
+    app_factory: AppFactory, home: Path
+) -> None:
+    from lambdalab.course.loader import bundled_lessons_path, load_course
+    from lambdalab.course.progress import ProgressStore
+    from lambdalab.ui.app import make_app
+
+    course = load_course(bundled_lessons_path())
+    app = make_app(
+        course, ProgressStore("tester", home=home), live=False, theme="textual-light"
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.theme == "textual-light"
+    assert ProgressStore("tester", home=home).load().theme == "textual-light"
+    again = app_factory()
+    async with again.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert again.theme == "textual-light"
