@@ -43,7 +43,7 @@ def open_course(args: argparse.Namespace) -> int:
     root = Path(args.lessons) if args.lessons else bundled_lessons_path()
     course = load_course(root)
     store = ProgressStore(learner_name(args))
-    return _run(course, store)
+    return _run(course, store, theme=getattr(args, "theme", None))
 
 
 def run_lab(args: argparse.Namespace) -> int:
@@ -51,7 +51,13 @@ def run_lab(args: argparse.Namespace) -> int:
 
     course = free_play_course(args.handler_spec, args.event, args.name)
     store = ProgressStore(learner_name(args))
-    return _run(course, store, open_lesson=course.lessons[0].id, api_port=args.api_port)
+    return _run(
+        course,
+        store,
+        open_lesson=course.lessons[0].id,
+        api_port=args.api_port,
+        theme=getattr(args, "theme", None),
+    )
 
 
 def _run(
@@ -59,6 +65,7 @@ def _run(
     store: ProgressStore,
     open_lesson: str | None = None,
     api_port: int | None = None,
+    theme: str | None = None,
 ) -> int:
     from lambdalab.ui.app import make_app
 
@@ -72,7 +79,9 @@ def _run(
         from lambdalab.serve.invoke_api import check_port
 
         check_port(api_port)
-    app = make_app(course, store, open_lesson=open_lesson, api_port=api_port)
+    app = make_app(
+        course, store, open_lesson=open_lesson, api_port=api_port, theme=theme
+    )
     try:
         app.run()
     finally:

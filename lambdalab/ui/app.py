@@ -49,8 +49,10 @@ class LambdaLabApp(App[None]):
         open_lesson: str | None = None,
         api_port: int | None = None,
         status_file: Path | None = None,
+        theme: str | None = None,
     ) -> None:
         super().__init__()
+        self._theme_override = theme
         self.course = course
         self.store = store
         self.progress: Progress = store.load()
@@ -65,6 +67,16 @@ class LambdaLabApp(App[None]):
         self._status: StatusReporter | None = None
 
     def on_mount(self) -> None:
+        theme = self._theme_override or self.progress.theme
+        if theme:
+            if theme in self.available_themes:
+                self.theme = theme
+            else:
+                names = ", ".join(sorted(self.available_themes))
+                self.notify(
+                    f"No theme called {theme!r}; try one of: {names}.",
+                    severity="warning",
+                )
         self.push_screen(CourseMapScreen())
         if self.progress.notice:
             self.notify(
@@ -243,6 +255,12 @@ class LambdaLabApp(App[None]):
             for title, help_text, callback in lab:
                 yield SystemCommand(title, help_text, callback)
 
+    def watch_theme(self, theme: str) -> None:
+        progress = getattr(self, "progress", None)
+        if self.is_mounted and progress is not None and theme != progress.theme:
+            progress.theme = theme
+            self.save_progress()
+
     async def action_quit(self) -> None:
         self.save_progress()
         await self._classroom_stop()
@@ -332,6 +350,7 @@ def make_app(
     open_lesson: str | None = None,
     api_port: int | None = None,
     status_file: Path | None = None,
+    theme: str | None = None,
 ) -> LambdaLabApp:
     """Build the app; the CLI and every UI test use this one factory."""
     return LambdaLabApp(
@@ -341,4 +360,5 @@ def make_app(
         open_lesson=open_lesson,
         api_port=api_port,
         status_file=status_file,
+        theme=theme,
     )
