@@ -1,0 +1,278 @@
+"""``lambdalab export``: SAM templates that cfn-lint accepts and that say what the lab did."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cfnlint.api import lint_file
+
+from lambdalab.cli import main
+from lambdalab.course.loader import bundled_lessons_path, load_course
+from lambdalab.engine.scenario import load_scenario
+from lambdalab.export import sam
+
+COURSE = load_course(bundled_lessons_path())
+
+SCENARIO = """\
+seed = 3
+
+[[functions]]
+name = "api"
+duration_ms = 120
+memory_mb = 512
+timeout_s = 10
+reserved_concurrency = 20
+provisioned_concurrency = 5
+
+[[functions]]
+name = "worker"
+duration_ms = {distribution = "lognormal", mean = 300, sigma = 0.8}
+error_rate = 0.1
+max_retry_attempts = 1
+max_event_age_s = 600
+dead_letter_queue = "worker-dlq"
+on_success = "api"
+on_failure = "failed"
+
+[[functions]]
+name = "code"
+handler = "handlers/hello.py:handler"
+"""
+
+
+class SamLoader(yaml.SafeLoader):
+    """Reads templates with !Ref-style tags too (ours use none, but be fair)."""
+
+
+def load(path: Path) -> dict[str, Any]:
+    data = yaml.load(path.read_text(), Loader=SamLoader)  # noqa: S506 - safe subclass
+    assert isinstance(data, dict)
+    return data
+
+
+def cfn_lint(template: Path) -> None:
+    matches = lint_file(template)
+    assert [str(m) for m in matches] == []
+
+
+def test_cfn_lint_is_awake() -> None:
+    """The linter really reads SAM: a bad memory size and a typo are caught."""
+    bad = sam.to_yaml(
+        {
+            "Transform": sam.TRANSFORM,
+            "Resources": {
+                "F": {
+                    "Type": "AWS::Serverless::Function",
+                    "Properties": {
+                        "Runtime": "python3.13",
+                        "Handler": "a.b",
+                        "CodeUri": "src/",
+                        "MemorySize": 64,
+                        "Timout": 3,
+                    },
+                }
+            },
+        }
+    )
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "t.yaml"
+        path.write_text(bad)
+        rules = sorted(m.rule.id for m in lint_file(path))
+    assert rules == ["E3002", "E3034"]
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("LAMBDALAB_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+@pytest.mark.parametrize("lesson", [lesson.id for lesson in COURSE.lessons])
+@pytest.mark.parametrize("code", ["start", "solution"])
+def test_every_bundled_lesson_exports_a_template_cfn_lint_accepts(
+    lesson: str, code: str, tmp_path: Path, home: Path
+) -> None:
+    out = tmp_path / "out"
+    assert main(["export", lesson, "--out", str(out), "--code", code]) == 0
+    cfn_lint(out / "template.yaml")
+    template = load(out / "template.yaml")
+    assert template["Transform"] == "AWS::Serverless-2016-10-31"
+    source = COURSE.lesson(lesson)
+    assert source is not None
+    for function in source.lab.functions:
+        resource = template["Resources"][sam.logical_id(function.name, "Function")]
+        props = resource["Properties"]
+        assert resource["Type"] == "AWS::Serverless::Function"
+        assert props["Runtime"] == "python3.13"
+        assert props["MemorySize"] == function.settings.get("memory_mb", 128)
+        assert props["Timeout"] == function.settings.get("timeout_s", 3)
+        if function.handler is None:  # a model function gets a stand-in
+            assert props["Handler"] == "model_handler.handler"
+        else:
+            assert props["Handler"] == sam.sam_handler(function.handler)
+        module = props["Handler"].rsplit(".", 1)[0]
+        code_file = out / props["CodeUri"] / f"{module.replace('.', '/')}.py"
+        ast.parse(code_file.read_text())  # the handler code is there and is Python
+    for name in source.lab.events:
+        assert (out / "events" / f"{name}.json").is_file()
+
+
+def test_every_option_together_passes_cfn_lint(tmp_path: Path, home: Path) -> None:
+    out = tmp_path / "out"
+    args = ["export", "sync-vs-async", "--out", str(out)]
+    args += [
+        "--schedule",
+        "cron(0 8 * * ? *)",
+        "--api",
+        "rest",
+        "--api-path",
+        "/orders",
+    ]
+    args += [
+        "--api-method",
+        "POST",
+        "--s3",
+        "--s3-prefix",
+        "in/",
+        "--s3-suffix",
+        ".csv",
+    ]
+    assert main(args) == 0
+    cfn_lint(out / "template.yaml")
+    events = load(out / "template.yaml")["Resources"]["PackerFunction"]["Properties"][
+        "Events"
+    ]
+    assert events["Schedule"] == {
+        "Type": "Schedule",
+        "Properties": {"Schedule": "cron(0 8 * * ? *)"},
+    }
+    assert events["Api"]["Properties"] == {"Path": "/orders", "Method": "post"}
+    assert events["S3"]["Properties"]["Filter"]["S3Key"]["Rules"] == [
+        {"Name": "prefix", "Value": "in/"},
+        {"Name": "suffix", "Value": ".csv"},
+    ]
+
+
+def test_http_api_event(tmp_path: Path, home: Path) -> None:
+    out = tmp_path / "out"
+    assert main(["export", "first-invocation", "--out", str(out), "--api", "http"]) == 0
+    cfn_lint(out / "template.yaml")
+    template = load(out / "template.yaml")
+    (function,) = template["Resources"].values()
+    assert function["Properties"]["Events"]["HttpApi"]["Type"] == "HttpApi"
+    assert "ServerlessHttpApi" in template["Outputs"]["ApiUrl"]["Value"]["Fn::Sub"]
+
+
+def test_a_scenario_exports_concurrency_dlq_and_destinations(tmp_path: Path) -> None:
+    (tmp_path / "handlers").mkdir()
+    (tmp_path / "handlers" / "hello.py").write_text(
+        "def handler(event, context):\n    return 'hi'\n"
+    )
+    path = tmp_path / "load.toml"
+    path.write_text(SCENARIO)
+    out = tmp_path / "out"
+    assert main(["export", str(path), "--out", str(out)]) == 0
+    cfn_lint(out / "template.yaml")
+    resources = load(out / "template.yaml")["Resources"]
+    api = resources["ApiFunction"]["Properties"]
+    assert api["ReservedConcurrentExecutions"] == 20
+    # LAMBDA-FACTS 2.1: provisioned concurrency only on a version or alias
+    assert api["AutoPublishAlias"] == "live"
+    assert api["ProvisionedConcurrencyConfig"] == {"ProvisionedConcurrentExecutions": 5}
+    worker = resources["WorkerFunction"]["Properties"]
+    assert worker["EventInvokeConfig"] == {
+        "MaximumRetryAttempts": 1,
+        "MaximumEventAgeInSeconds": 600,
+        "DestinationConfig": {
+            "OnSuccess": {
+                "Type": "Lambda",
+                "Destination": {"Fn::GetAtt": ["ApiFunction", "Arn"]},
+            },
+            "OnFailure": {
+                "Type": "SQS",
+                "Destination": {"Fn::GetAtt": ["FailedQueue", "Arn"]},
+            },
+        },
+    }
+    assert worker["DeadLetterQueue"] == {
+        "Type": "SQS",
+        "TargetArn": {"Fn::GetAtt": ["WorkerDlqQueue", "Arn"]},
+    }
+    assert resources["WorkerDlqQueue"]["Properties"] == {"QueueName": "worker-dlq"}
+    assert worker["Handler"] == "model_handler.handler"
+    stand_in = (out / "src" / "worker" / "model_handler.py").read_text()
+    assert "time.sleep(0.3)" in stand_in and "< 0.1" in stand_in
+    code = resources["CodeFunction"]["Properties"]
+    assert code["Handler"] == "hello.handler"
+    assert (out / "src" / "code" / "hello.py").read_text().startswith("def")
+
+
+def test_the_learners_own_code_is_exported_by_default(
+    tmp_path: Path, home: Path
+) -> None:
+    from lambdalab.course.progress import ProgressStore
+
+    lesson = COURSE.lesson("sync-vs-async")
+    assert lesson is not None
+    workspace = ProgressStore("ada", home=home).workspace(lesson.id)
+    workspace.mkdir(parents=True)
+    (workspace / "worker.py").write_text(
+        "def handler(event, context):\n    return 42\n"
+    )
+    mine, start = tmp_path / "mine", tmp_path / "start"
+    assert main(["--learner", "ada", "export", lesson.id, "--out", str(mine)]) == 0
+    assert (
+        main(
+            ["--learner", "ada", "export", lesson.id, "--out", str(start)]
+            + ["--code", "start"]
+        )
+        == 0
+    )
+    assert "return 42" in (mine / "src" / "packer" / "worker.py").read_text()
+    assert (start / "src" / "packer" / "worker.py").read_text() == lesson.files[
+        "worker.py"
+    ]
+
+
+def test_refusals_name_the_problem(
+    tmp_path: Path, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def refused(*args: str) -> str:
+        assert main(["export", *args]) == 2
+        return capsys.readouterr().err
+
+    bad_cron = refused(
+        "sync-vs-async", "--out", str(tmp_path / "a"), "--schedule", "cron(0 8 * * *)"
+    )
+    assert "cron needs 6 fields" in bad_cron
+    assert "not in this lab" in refused(
+        "sync-vs-async", "--out", str(tmp_path / "b"), "--function", "nope"
+    )
+    assert "No lesson or scenario called 'no-such-lesson'" in refused(
+        "no-such-lesson", "--out", str(tmp_path / "c")
+    )
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "x").write_text("keep me")
+    assert "is not empty" in refused("sync-vs-async", "--out", str(full))
+    assert (full / "x").read_text() == "keep me"
+
+
+def test_yaml_scalars_that_need_quotes_are_quoted() -> None:
+    text = sam.to_yaml(
+        {"a": "yes", "b": "s3:ObjectCreated:*", "c": "*x", "d": "12", "e": 12}
+    )
+    assert yaml.safe_load(text) == {
+        "a": "yes",
+        "b": "s3:ObjectCreated:*",
+        "c": "*x",
+        "d": "12",
+        "e": 12,
+    }
+    assert load_scenario is not None
