@@ -25,12 +25,19 @@ from lambdalab.course.model import (
     Prediction,
     Step,
 )
+from lambdalab.course.trigger_specs import (
+    ACTION_KEYS,
+    CHECK_KEYS,
+    LAB_KEYS,
+    check_references,
+    load_lab_triggers,
+)
 from lambdalab.errors import LessonFormatError
 
 FORMAT_VERSION = 1
 COURSE_FILE = "course.toml"
 LESSON_FILE = "lesson.toml"
-ACTIONS = ("invoke", "burst", "write", "set", "wait", "answer")
+ACTIONS = ("invoke", "burst", "write", "set", "wait", "answer", *ACTION_KEYS)
 FUNCTION_SETTINGS = (
     "memory_mb",
     "timeout_s",
@@ -211,6 +218,7 @@ def load_lesson(folder: Path) -> Lesson:
     solution, solution_files = _load_solution(
         doc, folder, data.get("solution"), function_names, events, step_ids, files
     )
+    check_references(doc, lab, steps, solution)
     return Lesson(
         id=lesson_id,
         title=doc.text_of(data, "title", ""),
@@ -232,7 +240,11 @@ def load_lesson(folder: Path) -> Lesson:
 def _load_lab(doc: _Doc, folder: Path, raw: Any) -> tuple[LabSpec, dict[str, str]]:
     if not isinstance(raw, dict):
         raise doc.fail("lab", "add a [lab] table with at least one [[lab.functions]].")
-    doc.only(raw, ("seed", "speed", "account", "functions", "events", "burst"), "lab")
+    doc.only(
+        raw,
+        ("seed", "speed", "account", "functions", "events", "burst", *LAB_KEYS),
+        "lab",
+    )
     functions = []
     files: dict[str, str] = {}
     raw_functions = raw.get("functions")
@@ -284,8 +296,15 @@ def _load_lab(doc: _Doc, folder: Path, raw: Any) -> tuple[LabSpec, dict[str, str
     burst = raw.get("burst", 20)
     if not isinstance(burst, int) or not 1 <= burst <= 1000:
         raise doc.fail("lab.burst", f"{burst!r} must be a whole number from 1 to 1000.")
+    triggers = load_lab_triggers(doc, raw, {f.name for f in functions})
     spec = LabSpec(
-        tuple(functions), dict(events), seed, float(speed), dict(account), burst
+        tuple(functions),
+        dict(events),
+        seed,
+        float(speed),
+        dict(account),
+        burst,
+        **triggers,
     )
     return spec, files
 
@@ -380,6 +399,7 @@ def _load_check(doc: _Doc, raw: Any, where: str, functions: set[str]) -> Check:
         "queue": ("queue", "min", "max"),
         "config": ("function", "key", "value"),
         "prediction": ("step",),
+        **CHECK_KEYS,
     }[kind]
     params = {k: v for k, v in raw.items() if k not in ("type", "goal", "explain")}
     doc.only(params, allowed, where)
@@ -477,6 +497,8 @@ def _load_solution(
                     f"{where}.step",
                     f"{params.get('step')!r} is not a step id of this lesson.",
                 )
+        elif do in ACTION_KEYS:
+            doc.only(params, ACTION_KEYS[do], where)  # references: check_references
         actions.append(Action(do, params))
     return tuple(actions), solution_files
 

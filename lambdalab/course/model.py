@@ -6,7 +6,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-CHECK_TYPES = ("invocations", "response", "log", "queue", "config", "prediction")
+CHECK_TYPES = (
+    "invocations",
+    "response",
+    "log",
+    "queue",
+    "config",
+    "prediction",
+    "schedule",
+    "http",
+    "bucket",
+    "effects",
+)
 OUTCOMES = ("success", "error", "timeout", "exit", "throttled", "accepted")
 
 
@@ -67,6 +78,80 @@ class LabFunction:
 
 
 @dataclass(frozen=True)
+class ScheduleSpec:
+    """An EventBridge rule that invokes a function asynchronously on a schedule.
+
+    With a ``timezone`` it stands for an EventBridge Scheduler schedule, evaluated in
+    that IANA zone; without one it is a classic rule, always in UTC (LAMBDA-FACTS 5).
+    """
+
+    name: str
+    expression: str
+    function: str
+    enabled: bool = True
+    timezone: str | None = None
+
+
+@dataclass(frozen=True)
+class HttpRequestSpec:
+    """A request the learner can send through the front door, duplicates kept."""
+
+    name: str
+    method: str = "GET"
+    path: str = "/"
+    query: str = ""
+    """The raw query string as the client sends it, without the ``?``."""
+    headers: tuple[tuple[str, str], ...] = ()
+    body: str | None = None
+
+
+@dataclass(frozen=True)
+class HttpSpec:
+    """The lab's HTTP front door: REST API (``rest``), HTTP API (``http``) or ALB."""
+
+    api: str
+    function: str
+    multi_value: bool = False
+    """ALB's ``lambda.multi_value_headers.enabled`` (ignored by the two APIs)."""
+    requests: tuple[HttpRequestSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class NotificationSpec:
+    """One S3 event notification of a bucket to a function (LAMBDA-FACTS 7)."""
+
+    id: str
+    function: str
+    events: tuple[str, ...]
+    prefix: str = ""
+    suffix: str = ""
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    """An S3 bucket in the lab, with its notification configurations."""
+
+    name: str
+    loop_guard: bool = False
+    notifications: tuple[NotificationSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class UploadSpec:
+    """A named S3 operation the learner can perform: put, copy or delete one key."""
+
+    name: str
+    bucket: str
+    key: str
+    operation: str = "put"
+    body: str | None = None
+    size: int | None = None
+    """Object size in bytes when there is no ``body``."""
+    source: str | None = None
+    """For ``copy``: the key to copy from, in the same bucket."""
+
+
+@dataclass(frozen=True)
 class LabSpec:
     """The lab a lesson opens with."""
 
@@ -78,6 +163,11 @@ class LabSpec:
     account: dict[str, Any] = field(default_factory=dict)
     burst: int = 20
     """How many requests the burst keys (b, B) send at once."""
+    schedules: tuple[ScheduleSpec, ...] = ()
+    http: HttpSpec | None = None
+    buckets: tuple[BucketSpec, ...] = ()
+    uploads: tuple[UploadSpec, ...] = ()
+    """Named S3 operations, in the lesson's order."""
 
 
 @dataclass(frozen=True)

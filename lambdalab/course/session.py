@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lambdalab.course.model import Check, Lesson, Step
+from lambdalab.course.triggers import LabTriggers
 from lambdalab.engine.model import Account, DurationModel, FunctionConfig
 from lambdalab.engine.service import Invocation, LambdaService
 from lambdalab.engine.trace import TraceRecord
@@ -55,6 +56,8 @@ class LabSession:
         """Bumped by every change a check could see, so watchers know to re-check."""
         self._ensure_workspace()
         self.service = self._build()
+        self.triggers = self._build_triggers()
+        """The lab's schedules, HTTP front door and S3 buckets."""
 
     # -- set-up ----------------------------------------------------------------------
 
@@ -76,6 +79,19 @@ class LabSession:
                 self._config(function.name, function.handler, function.settings)
             )
         return service
+
+    def _build_triggers(self) -> LabTriggers:
+        return LabTriggers(
+            self.lesson.lab, self.service, adopt=self._adopt, changed=self._bump
+        )
+
+    def _adopt(self, inv: Invocation) -> None:
+        """Show an invocation a trigger started (a fire, a delivery, a request)."""
+        self.history.append(inv)
+        self.revision += 1
+
+    def _bump(self) -> None:
+        self.revision += 1
 
     def _config(
         self, name: str, handler: str | None, settings: dict[str, Any]
@@ -100,6 +116,7 @@ class LabSession:
         self.service.close()
         self.service = self._build()
         self.history.clear()
+        self.triggers = self._build_triggers()
         self.revision += 1
 
     def reset_code(self) -> None:
@@ -174,8 +191,12 @@ class LabSession:
         self.service.run(until_ms=self.service.now_ms + seconds * 1000.0)
 
     def settle(self) -> None:
-        """Run until nothing is left to do (every invocation and retry has finished)."""
-        self.service.run()
+        """Run until nothing is left to do (every invocation and retry has finished).
+
+        Schedules pause meanwhile, or a rule would always leave something to do.
+        """
+        with self.triggers.held():
+            self.service.run()
 
     # -- replay ----------------------------------------------------------------------
 
@@ -206,9 +227,41 @@ class LabSession:
                 self.advance(float(p["seconds"]))
             elif action.do == "answer":
                 self.answer(p["step"], p["value"])
+            else:
+                self._replay_trigger(action.do, p)
             passed |= self.passed_steps()
         self.settle()
         return passed | self.passed_steps()
+
+    def _replay_trigger(self, do: str, p: dict[str, Any]) -> None:
+        """The solution actions of schedules, the front door and buckets."""
+        triggers = self.triggers
+        if do == "schedule":
+            triggers.set_schedule(
+                p["schedule"], expression=p.get("expression"), enabled=p.get("enabled")
+            )
+        elif do == "http":
+            if "api" in p:
+                triggers.set_front_door(p["api"], p.get("multi_value"))
+            if "request" in p:
+                exchange = triggers.send(p["request"])
+                assert exchange.invocation is not None
+                self.service.run_until_done(exchange.invocation)
+        elif do == "upload":
+            for _ in range(int(p.get("times", 1))):
+                triggers.upload(p["upload"])
+        elif do == "bucket":
+            triggers.set_loop_guard(p["bucket"], bool(p["loop_guard"]))
+        elif do == "notification":
+            events = p.get("events")
+            triggers.put_notification(
+                p["bucket"],
+                p["id"],
+                function=p.get("function"),
+                events=tuple(events) if events is not None else None,
+                prefix=p.get("prefix"),
+                suffix=p.get("suffix"),
+            )
 
     def passed_steps(self) -> set[str]:
         """Ids of the steps with checks whose checks all pass now."""
@@ -339,6 +392,18 @@ class LabSession:
             False,
             f"{p['function']} has {p['key']} = {value}; the goal is {p['value']}.",
         )
+
+    def _check_schedule(self, p: dict[str, Any]) -> tuple[bool, str]:
+        return self.triggers.check_schedule(p)
+
+    def _check_http(self, p: dict[str, Any]) -> tuple[bool, str]:
+        return self.triggers.check_http(p)
+
+    def _check_bucket(self, p: dict[str, Any]) -> tuple[bool, str]:
+        return self.triggers.check_bucket(p)
+
+    def _check_effects(self, p: dict[str, Any]) -> tuple[bool, str]:
+        return self.triggers.check_effects(p)
 
     def _check_prediction(self, p: dict[str, Any]) -> tuple[bool, str]:
         if p["step"] in self.answers:
