@@ -199,7 +199,7 @@ class ClassroomServer(Server):
     async def handle_index(self, request: web.Request) -> web.Response:
         """The name page; with ``?learner=NAME``, that learner's app (or why not)."""
         base = self._base_url(request)
-        common = {
+        common: dict[str, Any] = {
             "base_url": base,
             "static_url": f"{base}/static/",
             "taken": len(self.seats),
@@ -259,11 +259,15 @@ class ClassroomServer(Server):
         seat = Seat(request.match_info["learner"].strip(), folder, time.time())
         self.seats[folder] = seat
         status_file = self.status_dir / f"{folder}.json"
+
+        async def close_socket() -> None:
+            await websocket.close()
+
         service = LearnerAppService(
             self.learner_command(seat.name, status_file),
             write_bytes=websocket.send_bytes,
             write_str=websocket.send_str,
-            close=websocket.close,
+            close=close_socket,
             download_manager=self.download_manager,
             debug=self.debug,
         )

@@ -50,7 +50,9 @@ class Cdp:
 
     async def send(self, method: str, **params: Any) -> dict[str, Any]:
         number = next(self._ids)
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[dict[str, Any]] = (
+            asyncio.get_running_loop().create_future()
+        )
         self._waiting[number] = future
         await self.socket.send_json({"id": number, "method": method, "params": params})
         reply = await asyncio.wait_for(future, 20)

@@ -27,7 +27,9 @@ def played(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         pytest.fail(INSTALL)
     for tool in ("unshare", "ip"):
         if shutil.which(tool) is None:
-            pytest.fail(f"{tool} is needed (util-linux / iproute2) to isolate the test.")
+            pytest.fail(
+                f"{tool} is needed (util-linux / iproute2) to isolate the test."
+            )
     shots = tmp_path_factory.mktemp("shots")
     done = subprocess.run(
         ["unshare", "--map-root-user", "--net", sys.executable, str(CHECK)]
