@@ -90,6 +90,7 @@ def run_export(args: argparse.Namespace) -> int:
             triggers,
             description=f"lambdalab lesson {lesson.id}: {lesson.title}",
             events=lesson.lab.events,
+            lab=lesson.lab,
         )
     written = sam.write(export, out)
     print(f"Wrote {len(written)} files to {out}:")

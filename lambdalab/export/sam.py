@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from lambdalab.course.model import Lesson
+from lambdalab.course.model import LabSpec, Lesson
 from lambdalab.engine.model import DurationModel, FunctionConfig, parse_handler
 from lambdalab.engine.scenario import Scenario
 from lambdalab.errors import ConfigError
@@ -160,6 +160,7 @@ def build(
     *,
     description: str,
     events: dict[str, Any] | None = None,
+    lab: LabSpec | None = None,
 ) -> Export:
     """The SAM template (as a dict) and the code of each function."""
     if not functions:
@@ -173,6 +174,8 @@ def build(
         )
     resources: dict[str, Any] = {}
     outputs: dict[str, Any] = {}
+    notes: list[str] = []
+    lab_events = _lab_events(lab, resources, outputs, notes) if lab else {}
     export = Export({}, events=dict(events or {}))
     for item in functions:
         config = item.config
@@ -220,10 +223,11 @@ def build(
                 "Type": "SQS",
                 "TargetArn": {"Fn::GetAtt": [qid, "Arn"]},
             }
+        event_sources = dict(lab_events.get(config.name, {}))
         if config.name == target:
-            event_sources = _events(triggers, config.name, resources, outputs)
-            if event_sources:
-                props["Events"] = event_sources
+            event_sources.update(_events(triggers, config.name, resources, outputs))
+        if event_sources:
+            props["Events"] = event_sources
         resources[fid] = {"Type": "AWS::Serverless::Function", "Properties": props}
         outputs[logical_id(config.name, "FunctionArn")] = {
             "Description": f"ARN of {config.name}",
@@ -237,6 +241,8 @@ def build(
     }
     if outputs:
         template["Outputs"] = outputs
+    if notes:
+        template["Metadata"] = {"lambdalab": {"NotExported": notes}}
     export.template = template
     return export
 
@@ -259,6 +265,99 @@ def _destination(
         return {"Type": "Lambda", "Destination": {"Fn::GetAtt": [fid, "Arn"]}}
     qid = _queue(target, resources)
     return {"Type": "SQS", "Destination": {"Fn::GetAtt": [qid, "Arn"]}}
+
+
+def _lab_events(
+    lab: LabSpec,
+    resources: dict[str, Any],
+    outputs: dict[str, Any],
+    notes: list[str],
+) -> dict[str, dict[str, Any]]:
+    """The lesson's own schedules, front door and bucket notifications, per function."""
+    events: dict[str, dict[str, Any]] = {}
+    for rule in lab.schedules:
+        state = "ENABLED" if rule.enabled else "DISABLED"
+        if rule.timezone:  # an EventBridge Scheduler schedule, in that zone
+            event = {
+                "Type": "ScheduleV2",
+                "Properties": {
+                    "ScheduleExpression": rule.expression,
+                    "ScheduleExpressionTimezone": rule.timezone,
+                    "State": state,
+                },
+            }
+        else:
+            event = {
+                "Type": "Schedule",
+                "Properties": {
+                    "Schedule": rule.expression,
+                    "Name": rule.name,
+                    "State": state,
+                },
+            }
+        events.setdefault(rule.function, {})[logical_id(rule.name, "Schedule")] = event
+    if lab.http is not None:
+        front = lab.http
+        if front.api == "rest":
+            routes = events.setdefault(front.function, {})
+            for eid, path in (("ApiRoot", "/"), ("ApiProxy", "/{proxy+}")):
+                routes[eid] = {
+                    "Type": "Api",
+                    "Properties": {"Path": path, "Method": "any"},
+                }
+            url = "https://${ServerlessRestApi}.execute-api.${AWS::Region}.amazonaws.com/Prod/"
+            outputs["LabApiUrl"] = {
+                "Description": "The REST API",
+                "Value": {"Fn::Sub": url},
+            }
+        elif front.api == "http":
+            # No path or method: the HTTP API's $default route sends everything.
+            events.setdefault(front.function, {})["HttpApi"] = {"Type": "HttpApi"}
+            url = (
+                "https://${ServerlessHttpApi}.execute-api.${AWS::Region}.amazonaws.com/"
+            )
+            outputs["LabApiUrl"] = {
+                "Description": "The HTTP API",
+                "Value": {"Fn::Sub": url},
+            }
+        else:
+            notes.append(
+                f"The lab's Application Load Balancer in front of {front.function}: an "
+                "ALB needs a VPC and subnets, so add it to the template yourself."
+            )
+    for bucket in lab.buckets:
+        if not bucket.notifications:
+            continue
+        bid = logical_id(bucket.name, "Bucket")
+        resources[bid] = {
+            "Type": "AWS::S3::Bucket",
+            "Properties": {"Tags": [{"Key": "lambdalab-bucket", "Value": bucket.name}]},
+        }
+        outputs[logical_id(bucket.name, "BucketName")] = {
+            "Description": f"The bucket standing for the lab's {bucket.name}",
+            "Value": {"Ref": bid},
+        }
+        for notification in bucket.notifications:
+            props: dict[str, Any] = {
+                "Bucket": {"Ref": bid},
+                "Events": list(notification.events),
+            }
+            rules = [
+                {"Name": name, "Value": value}
+                for name, value in (
+                    ("prefix", notification.prefix),
+                    ("suffix", notification.suffix),
+                )
+                if value
+            ]
+            if rules:
+                props["Filter"] = {"S3Key": {"Rules": rules}}
+            eid = logical_id(notification.id, "S3")
+            events.setdefault(notification.function, {})[eid] = {
+                "Type": "S3",
+                "Properties": props,
+            }
+    return events
 
 
 def _events(

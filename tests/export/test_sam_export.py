@@ -276,3 +276,127 @@ def test_yaml_scalars_that_need_quotes_are_quoted() -> None:
         "e": 12,
     }
     assert load_scenario is not None
+
+
+TRIGGER_LESSON = """\
+id = "triggers"
+title = "Triggers"
+summary = "Schedules, a front door and a bucket."
+objectives = ["See triggers exported."]
+recap = "recap.md"
+solution_text = "solution.md"
+
+[lab]
+seed = 3
+
+[[lab.functions]]
+name = "report"
+handler = "report.py:handler"
+
+[[lab.functions]]
+name = "web"
+handler = "report.py:handler"
+
+[lab.events]
+empty = {}
+
+[[lab.schedules]]
+name = "daily-report"
+expression = "cron(0 8 * * ? *)"
+function = "report"
+
+[[lab.schedules]]
+name = "la-morning"
+expression = "cron(0 4 * * ? *)"
+function = "report"
+enabled = false
+timezone = "America/Los_Angeles"
+
+[lab.http]
+api = "API"
+function = "web"
+
+[[lab.http.requests]]
+name = "home"
+path = "/"
+
+[[lab.buckets]]
+name = "inbox"
+
+[[lab.buckets.notifications]]
+id = "csv"
+function = "report"
+events = ["s3:ObjectCreated:*"]
+prefix = "uploads/"
+suffix = ".csv"
+
+[[steps]]
+id = "only"
+title = "Only"
+text = "step.md"
+hints = ["Invoke it."]
+[[steps.checks]]
+type = "invocations"
+function = "report"
+goal = "Invoke report."
+
+[[solution]]
+do = "invoke"
+function = "report"
+event = "empty"
+"""
+
+
+@pytest.mark.parametrize("api", ["rest", "http", "alb"])
+def test_a_lessons_own_schedules_front_door_and_buckets_are_exported(
+    api: str, tmp_path: Path, home: Path
+) -> None:
+    folder = tmp_path / "lesson"
+    folder.mkdir()
+    (folder / "lesson.toml").write_text(TRIGGER_LESSON.replace("API", api))
+    (folder / "report.py").write_text("def handler(event, context):\n    return 1\n")
+    for name in ("recap.md", "solution.md", "step.md"):
+        (folder / name).write_text("# text\n")
+    out = tmp_path / "out"
+    assert main(["export", str(folder), "--out", str(out)]) == 0
+    cfn_lint(out / "template.yaml")
+    template = load(out / "template.yaml")
+    resources = template["Resources"]
+    report = resources["ReportFunction"]["Properties"]["Events"]
+    assert report["DailyReportSchedule"] == {
+        "Type": "Schedule",
+        "Properties": {
+            "Schedule": "cron(0 8 * * ? *)",
+            "Name": "daily-report",
+            "State": "ENABLED",
+        },
+    }
+    assert report["LaMorningSchedule"]["Type"] == "ScheduleV2"
+    assert report["LaMorningSchedule"]["Properties"] == {
+        "ScheduleExpression": "cron(0 4 * * ? *)",
+        "ScheduleExpressionTimezone": "America/Los_Angeles",
+        "State": "DISABLED",
+    }
+    assert report["CsvS3"]["Properties"] == {
+        "Bucket": {"Ref": "InboxBucket"},
+        "Events": ["s3:ObjectCreated:*"],
+        "Filter": {
+            "S3Key": {
+                "Rules": [
+                    {"Name": "prefix", "Value": "uploads/"},
+                    {"Name": "suffix", "Value": ".csv"},
+                ]
+            }
+        },
+    }
+    web = resources["WebFunction"]["Properties"].get("Events", {})
+    if api == "rest":
+        assert web["ApiProxy"]["Properties"] == {"Path": "/{proxy+}", "Method": "any"}
+    elif api == "http":
+        assert web == {"HttpApi": {"Type": "HttpApi"}}
+    else:
+        assert web == {}
+        assert (
+            "Application Load Balancer"
+            in template["Metadata"]["lambdalab"]["NotExported"][0]
+        )
