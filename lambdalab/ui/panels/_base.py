@@ -1,0 +1,75 @@
+"""What the trigger panels share: keys that work while their tab is shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.containers import Vertical
+
+from lambdalab.course.session import LabSession
+
+
+class KeyPanel(Vertical, can_focus=True):
+    """A panel that takes the focus while its tab is shown, so its keys work.
+
+    The lesson screen sometimes focuses a widget of the Lab tab (after a typed
+    prediction); a panel that is on screen takes the focus back from a hidden widget.
+    """
+
+    DEFAULT_CSS = """
+    KeyPanel {
+        height: 1fr;
+        overflow-y: auto;
+        scrollbar-size-vertical: 1;
+    }
+    KeyPanel:focus {
+        background-tint: $primary 4%;
+    }
+    KeyPanel .keys {
+        height: auto;
+        color: $text-muted;
+        dock: bottom;
+    }
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.session: LabSession | None = None
+
+    def on_show(self) -> None:
+        self.focus()
+
+    def on_blur(self) -> None:
+        self.call_after_refresh(self._reclaim_focus)
+
+    def _reclaim_focus(self) -> None:
+        focused = self.screen.focused
+        if self.is_on_screen and (focused is None or not focused.is_on_screen):
+            self.focus()
+
+    def refresh_lab(self, session: LabSession) -> None:
+        """Remember the session; subclasses redraw."""
+        self.session = session
+
+    def _locked(self) -> bool:
+        """True while the step waits for a prediction (the lab is locked until then)."""
+        pending = getattr(self.screen, "_prediction_pending", None)
+        return bool(pending and pending())
+
+    def _redraw(self) -> None:
+        draw = getattr(self.screen, "draw_lab", None)
+        if draw is not None:
+            draw(force=True)
+        self.screen.add_class("show-lab")
+
+
+def keys_line(*pairs: tuple[str, str]) -> Text:
+    """The panel's key help, e.g. ``enter send · d front door``."""
+    text = Text()
+    for i, (key, what) in enumerate(pairs):
+        if i:
+            text.append(" · ", "dim")
+        text.append(key, "bold")
+        text.append(f" {what}", "dim")
+    return text
