@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from lambdalab.errors import LambdaLabError
 
@@ -46,6 +47,13 @@ def register(sub: Any) -> None:
         metavar="KEY",
         help="the key of the instructor view (default: a random one, printed)",
     )
+    parser.add_argument(
+        "--api-port",
+        type=int,
+        metavar="PORT",
+        help="also answer each learner's Lambda Invoke API on HOST:PORT, for the AWS "
+        "CLI and boto3 (--endpoint-url http://HOST:PORT/<learner>)",
+    )
     parser.set_defaults(handler=run_serve)
 
 
@@ -67,6 +75,14 @@ def run_serve(args: argparse.Namespace) -> int:
         raise LambdaLabError(
             f"--public-url {args.public_url!r} must start with http:// or https://."
         )
+    if args.api_port is not None:
+        from lambdalab.serve.invoke_api import check_port
+
+        if args.api_port == args.port:
+            raise LambdaLabError(
+                f"--api-port {args.api_port} is the same as --port; choose another."
+            )
+        check_port(args.api_port, args.host)
     lessons = Path(args.lessons).resolve() if args.lessons else None
     if lessons is not None:
         from lambdalab.course.loader import load_course
@@ -82,6 +98,7 @@ def run_serve(args: argparse.Namespace) -> int:
         max_learners=args.max_learners,
         instructor_key=key,
         learner_command=learner_app_command(lessons),
+        api_port=args.api_port,
     )
     urls, warnings = learner_urls(args.host, args.port, args.public_url)
     print(f"lambdalab classroom: up to {args.max_learners} learners.")
@@ -91,6 +108,10 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"  Instructor view: {urls[0]}instructor?key={key}")
     else:
         print(f"  Instructor view: /instructor?key={key} on the address above")
+    if args.api_port is not None:
+        for url in urls:
+            api = f"http://{urlsplit(url).hostname}:{args.api_port}/<learner>"
+            print(f"  Invoke API:      --endpoint-url {api} (each lab shows its own)")
     for warning in warnings:
         print(f"  Note: {warning}")
     print("Press Ctrl+C to stop; progress is saved as learners go.", flush=True)

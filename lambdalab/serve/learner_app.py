@@ -23,6 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--lessons")
     parser.add_argument("--status-file")
     parser.add_argument("--api-port", type=int)
+    parser.add_argument("--api-url")
     args = parser.parse_args(argv)
     from lambdalab.engine.sandbox import kill_all
     from lambdalab.ui.app import make_app
@@ -39,6 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         course,
         store,
         api_port=args.api_port,
+        api_url=args.api_url,
         status_file=Path(args.status_file) if args.status_file else None,
     )
     try:

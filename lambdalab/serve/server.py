@@ -20,8 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
+import aiohttp
 import jinja2
 from aiohttp import web
 from textual_serve.app_service import AppService
@@ -29,6 +30,7 @@ from textual_serve.server import Server, to_int
 
 from lambdalab.course.progress import learner_folder_name
 from lambdalab.errors import ProgressError
+from lambdalab.serve.invoke_api import READ_CAP_BYTES, error_response
 from lambdalab.serve.status import (
     STUCK_AFTER_S,
     STUCK_FAILED_CHECKS,
@@ -48,16 +50,25 @@ INSTRUCTOR_REFRESH_S = 5
 STOP_GRACE_S = 10.0
 """How long a learner's app may take to quit before it is killed."""
 
-LearnerCommand = Callable[[str, Path], str]
-"""(learner name, status file) -> the shell command that runs that learner's app."""
+LearnerCommand = Callable[[str, Path, str | None], str]
+"""(learner name, status file, the learner's Invoke API URL or None) -> the shell
+command that runs that learner's app."""
+API_ROUTE = "/{learner}/2015-03-31/functions/{function}/invocations"
+"""The classroom's Invoke API: each learner's lab under their own path prefix."""
+_FORWARD_REQUEST = (
+    "Content-Type",
+    "User-Agent",
+    "X-Amz-Invocation-Type",
+    "X-Amz-Log-Type",
+    "X-Amz-Client-Context",
+)
+_HOP_BY_HOP = {"content-length", "transfer-encoding", "connection", "date", "server"}
 
 
-def learner_app_command(
-    lessons: Path | None = None, api_port: bool = False
-) -> LearnerCommand:
+def learner_app_command(lessons: Path | None = None) -> LearnerCommand:
     """The command for one learner's app: this Python, ``lambdalab.serve.learner_app``."""
 
-    def build(learner: str, status_file: Path) -> str:
+    def build(learner: str, status_file: Path, api_url: str | None) -> str:
         argv = [
             sys.executable,
             "-m",
@@ -69,8 +80,8 @@ def learner_app_command(
         ]
         if lessons is not None:
             argv += ["--lessons", str(lessons)]
-        if api_port:
-            argv += ["--api-port", "0"]
+        if api_url is not None:
+            argv += ["--api-port", "0", "--api-url", api_url]
         # exec: the app replaces the shell textual-serve starts, one process fewer.
         return "exec " + shlex.join(argv)
 
@@ -130,6 +141,7 @@ class ClassroomServer(Server):
         instructor_key: str = "",
         learner_command: LearnerCommand | None = None,
         title: str = "lambdalab classroom",
+        api_port: int | None = None,
     ) -> None:
         super().__init__(
             "lambdalab",
@@ -145,6 +157,9 @@ class ClassroomServer(Server):
         self.instructor_key = instructor_key
         self.status_dir = status_dir
         self.learner_command = learner_command or learner_app_command()
+        self.api_port = api_port
+        """Also answer each learner's Invoke API on host:api_port under /<learner>/."""
+        self._api_runner: web.AppRunner | None = None
         self.seats: dict[str, Seat] = {}
         """Open sessions by learner folder name: one per learner, never two."""
         self._stopping: set[asyncio.Future[None]] = set()
@@ -175,6 +190,9 @@ class ClassroomServer(Server):
 
     async def on_shutdown(self, app: web.Application) -> None:
         """Wait for every learner's app to quit (their progress is saved by then)."""
+        if self._api_runner is not None:
+            await self._api_runner.cleanup()
+            self._api_runner = None
         for seat in list(self.seats.values()):
             if seat.service is not None:
                 self._stopping.add(asyncio.ensure_future(seat.service.stop()))
@@ -183,6 +201,11 @@ class ClassroomServer(Server):
 
     async def on_startup(self, app: web.Application) -> None:
         log.info("lambdalab classroom listening on %s:%s", self.host, self.port)
+        if self.api_port is not None:
+            runner = web.AppRunner(self.make_api_app(), access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, self.host, self.api_port).start()
+            self._api_runner = runner
 
     # -- pages -----------------------------------------------------------------------
 
@@ -259,12 +282,18 @@ class ClassroomServer(Server):
         seat = Seat(request.match_info["learner"].strip(), folder, time.time())
         self.seats[folder] = seat
         status_file = self.status_dir / f"{folder}.json"
+        api_url = None
+        if self.api_port is not None:
+            where = urlsplit(self.fixed_url).hostname if self.fixed_url else None
+            hostname = where or request.url.host or "127.0.0.1"
+            shown = f"[{hostname}]" if ":" in hostname else hostname
+            api_url = f"http://{shown}:{self.api_port}/{folder}"
 
         async def close_socket() -> None:
             await websocket.close()
 
         service = LearnerAppService(
-            self.learner_command(seat.name, status_file),
+            self.learner_command(seat.name, status_file, api_url),
             write_bytes=websocket.send_bytes,
             write_str=websocket.send_str,
             close=close_socket,
@@ -292,6 +321,62 @@ class ClassroomServer(Server):
             stopping.add_done_callback(self._stopping.discard)
             await asyncio.shield(stopping)
         return websocket
+
+    # -- the classroom's Invoke API ---------------------------------------------------
+
+    def make_api_app(self) -> web.Application:
+        """Each learner's Invoke API, forwarded to the API their own app serves."""
+        app = web.Application(client_max_size=READ_CAP_BYTES)
+        app.router.add_post(API_ROUTE, self.handle_api)
+        return app
+
+    async def handle_api(self, request: web.Request) -> web.StreamResponse:
+        """Forward one Invoke call to that learner's app, unchanged both ways."""
+        learner = request.match_info["learner"]
+        function = request.match_info["function"]
+        port = None
+        try:
+            folder = learner_folder_name(learner)
+        except ProgressError:
+            folder = ""
+        if folder in self.seats:
+            status = read_statuses(self.status_dir).get(folder)
+            port = status.api_port if status is not None else None
+        if port is None:
+            return error_response(
+                404,
+                "ResourceNotFoundException",
+                f"Function not found: {function}; learner {learner!r} has no lab "
+                "open in this classroom (use the name shown in your lab).",
+            )
+        headers = {
+            k: request.headers[k] for k in _FORWARD_REQUEST if k in request.headers
+        }
+        url = f"http://127.0.0.1:{port}/2015-03-31/functions/{quote(function, safe='')}/invocations"
+        timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as client,
+                client.post(
+                    url,
+                    params=request.query,
+                    data=request.content.iter_chunked(65536),
+                    headers=headers,
+                ) as answer,
+            ):
+                body = await answer.read()
+                kept = {
+                    k: v
+                    for k, v in answer.headers.items()
+                    if k.lower() not in _HOP_BY_HOP
+                }
+        except aiohttp.ClientError:
+            return error_response(
+                500,
+                "ServiceException",
+                f"The lab of learner {learner!r} closed while answering; invoke again.",
+            )
+        return web.Response(status=answer.status, body=body, headers=kept)
 
     # -- instructor ------------------------------------------------------------------
 

@@ -52,6 +52,8 @@ class LearnerStatus:
     completed: list[str] = field(default_factory=list)
     step_since: float = 0.0
     """Wall-clock seconds when the learner reached this step."""
+    api_port: int | None = None
+    """The port of the learner's own Invoke API on 127.0.0.1, when it serves one."""
     updated: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
@@ -96,6 +98,8 @@ class StatusReporter:
         self._position: tuple[str | None, int] = (None, 0)
         self._since = time.time()
         self._written: dict[str, Any] | None = None
+        self.api_port: int | None = None
+        """Set by the app once its Invoke API listens."""
 
     def observe(
         self,
@@ -144,6 +148,7 @@ class StatusReporter:
             self._position = position
             self._since = time.time()
         status.step_since = self._since
+        status.api_port = self.api_port
         content = status.to_json()
         if content != self._written:
             self._written = dict(content)

@@ -50,6 +50,7 @@ class LambdaLabApp(App[None]):
         api_port: int | None = None,
         status_file: Path | None = None,
         theme: str | None = None,
+        api_url: str | None = None,
     ) -> None:
         super().__init__()
         self._theme_override = theme
@@ -63,6 +64,8 @@ class LambdaLabApp(App[None]):
         self.api_port = api_port
         """Serve the Invoke API on 127.0.0.1 at this port (0: any free one)."""
         self.invoke_api: InvokeApi | None = None
+        self.api_url = api_url
+        """The endpoint URL learners give their clients, when not 127.0.0.1:port."""
         self._status_file = status_file
         self._status: StatusReporter | None = None
 
@@ -305,9 +308,13 @@ class LambdaLabApp(App[None]):
             )
             return
         self.invoke_api = api
+        endpoint = self.api_url or f"http://127.0.0.1:{port}"
+        if self._status is not None:
+            self._status.api_port = port
+            self._report_status()
         self.notify(
-            f"Invoke API on http://127.0.0.1:{port}: aws lambda invoke "
-            f"--endpoint-url http://127.0.0.1:{port} --function-name NAME out.json",
+            f"Invoke API on {endpoint}: aws lambda invoke "
+            f"--endpoint-url {endpoint} --function-name NAME out.json",
             title="Real AWS clients welcome",
             timeout=12,
         )
@@ -351,6 +358,7 @@ def make_app(
     api_port: int | None = None,
     status_file: Path | None = None,
     theme: str | None = None,
+    api_url: str | None = None,
 ) -> LambdaLabApp:
     """Build the app; the CLI and every UI test use this one factory."""
     return LambdaLabApp(
@@ -361,4 +369,5 @@ def make_app(
         api_port=api_port,
         status_file=status_file,
         theme=theme,
+        api_url=api_url,
     )

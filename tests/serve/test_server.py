@@ -36,7 +36,7 @@ STAND_IN = (
 )
 
 
-def stand_in(_learner: str, _status: Path) -> str:
+def stand_in(_learner: str, _status: Path, _api: str | None) -> str:
     return "exec " + shlex.join([sys.executable, "-c", STAND_IN])
 
 
@@ -275,7 +275,7 @@ def test_any_name_is_refused_or_stays_inside_the_learners_folder(name: str) -> N
     for path in (root / folder, root.parent / "status" / f"{folder}.json"):
         assert path.resolve().parent == path.parent
         assert ".." not in path.parts and "/" not in folder and "\\" not in folder
-    command = learner_app_command()(name.strip(), Path("/tmp/s.json"))
+    command = learner_app_command()(name.strip(), Path("/tmp/s.json"), None)
     argv = shlex.split(command.removeprefix("exec "))
     assert argv[argv.index("--learner") + 1] == name.strip()
 
