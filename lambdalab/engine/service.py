@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -47,6 +47,14 @@ THROTTLE_BACKOFF_MAX_MS = 300_000
 """Throttled async events back off from 1 s, doubling, to at most 5 minutes (2.3)."""
 POLLER_DELAY_MS = 25.0
 """Queue-to-invoke latency of the internal async poller; AWS does not publish it."""
+DUPLICATE_DELAY_MS = (100.0, 1_000.0)
+"""A duplicate delivery follows the original by this much (uniform); AWS gives no figure.
+
+Short enough that the copy may run beside the original, in a second environment:
+the case idempotent handlers must survive (LAMBDA-FACTS 4.1, PITFALLS R23).
+"""
+FAILURE_CONDITIONS = ("RetriesExhausted", "EventAgeExceeded", "ZeroReservedConcurrency")
+"""Invocation-record conditions of a failed event (LAMBDA-FACTS 2.3, 4.3)."""
 SCALING_THROTTLE_REASON = "FunctionInvocationRateLimitExceeded"
 """The 429 Reason when a function outgrows its scaling rate (LAMBDA-FACTS 2.2, 2.3).
 
@@ -69,6 +77,31 @@ class ResourceNotFound(LambdaLabError, KeyError):
 def _throttle_body(reason: str) -> str:
     """The 429 body of LAMBDA-FACTS 2.3, built once per Reason."""
     return json.dumps({"Reason": reason, "Type": "User", "message": "Rate Exceeded."})
+
+
+TargetKind = Literal["function", "sqs", "eventbridge"]
+BUS_PREFIX = "event-bus/"
+"""How a lab names an EventBridge bus target: ``event-bus/NAME`` (or its full ARN)."""
+
+
+@functools.cache
+def parse_target(target: str) -> tuple[TargetKind | None, str]:
+    """The kind and lab name of a DLQ or destination, as far as the text tells.
+
+    ``event-bus/NAME`` and ``arn:aws:events:...:event-bus/NAME`` are buses,
+    ``arn:aws:sqs:...:NAME`` is a queue and ``arn:aws:lambda:...:function:NAME`` a
+    function. A bare name has no kind yet (None): it is a function if the lab has
+    one of that name, else a standard queue.
+    """
+    if target.startswith("arn:aws:events:") and f":{BUS_PREFIX}" in target:
+        return "eventbridge", BUS_PREFIX + target.rsplit(BUS_PREFIX, 1)[1]
+    if target.startswith(BUS_PREFIX):
+        return "eventbridge", target
+    if target.startswith("arn:aws:sqs:"):
+        return "sqs", target.rsplit(":", 1)[1]
+    if target.startswith("arn:aws:lambda:") and ":function:" in target:
+        return "function", target.split(":function:", 1)[1].split(":", 1)[0]
+    return None, target
 
 
 @dataclass
@@ -112,6 +145,8 @@ class Invocation:
     started_ms: float | None = None
     ended_ms: float | None = None
     on_done: Callable[[Invocation], None] | None = field(default=None, repr=False)
+    duplicate: bool = False
+    """A second delivery of an async event by the at-least-once queue (4.1)."""
 
     @property
     def done(self) -> bool:
@@ -142,6 +177,31 @@ class ExecutionEnvironment:
     """True once the environment is gone; it never serves again."""
 
 
+@dataclass(frozen=True)
+class AsyncWait:
+    """A pause of an async event in the queue: before a retry, or a throttle backoff."""
+
+    start_ms: float
+    delay_ms: float
+    why: Literal["retry", "throttle"]
+
+    @property
+    def end_ms(self) -> float:
+        """When the poller takes the event again."""
+        return self.start_ms + self.delay_ms
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where a finished async event was sent: its DLQ or a destination."""
+
+    target: str
+    role: Literal["dead_letter_queue", "on_success", "on_failure"]
+    delivered: bool
+    """False when the send failed (DeadLetterErrors, DestinationDeliveryFailures)."""
+    time_ms: float
+
+
 @dataclass(eq=False)
 class AsyncEvent:
     """An accepted Event invocation waiting in, or moving through, the internal queue."""
@@ -153,27 +213,52 @@ class AsyncEvent:
     attempts: int = 0
     throttles: int = 0
     state: str = "queued"
-    """``queued``, ``running``, ``waiting`` (retry or backoff), or its final state."""
+    """``queued``, ``running``, ``waiting`` (retry or backoff), or its final state:
+    ``succeeded`` or a failure condition (``RetriesExhausted``, ``EventAgeExceeded``,
+    ``ZeroReservedConcurrency``)."""
     last_error: dict[str, Any] | None = None
     attempt_log: list[Invocation] = field(default_factory=list)
+    waits: list[AsyncWait] = field(default_factory=list)
+    """Every pause between polls, in order: the timeline of the event."""
+    deliveries: list[Delivery] = field(default_factory=list)
+    ended_ms: float | None = None
+    """When the event succeeded or was dropped; None while it is in the queue."""
+    duplicates: list[Invocation] = field(default_factory=list)
+    """Extra deliveries of the same event (the duplicate-delivery knob)."""
+    redriven_from: str | None = None
+    """The lab queue this event was redriven from, if any."""
+
+    @property
+    def finished(self) -> bool:
+        """True once the event succeeded or was dropped."""
+        return self.ended_ms is not None
 
 
 @dataclass
 class QueueMessage:
-    """A message in a lab queue (standing in for SQS)."""
+    """A message in a lab queue (standing in for SQS) or an event on a lab event bus."""
 
     message_id: str
     body: str
     attributes: dict[str, dict[str, str]]
     sent_ms: float
+    source_function: str = ""
+    """The function whose async event produced the message (where a redrive goes)."""
 
 
 @dataclass
 class Queue:
-    """A standard SQS queue in the lab: a DLQ or a destination."""
+    """A standard SQS queue in the lab (a DLQ or a destination), or an event bus.
+
+    A bus (``kind="eventbridge"``) keeps every event put on it, as a catch-all rule
+    with a queue target would, so the learner can read them.
+    """
 
     name: str
     messages: list[QueueMessage] = field(default_factory=list)
+    kind: Literal["sqs", "eventbridge"] = "sqs"
+    redriven: int = 0
+    """Messages taken out of the queue by a redrive."""
 
 
 @dataclass
@@ -226,6 +311,7 @@ class LambdaService:
         wall_guard_s: float = 3.0,
         trace_detail: TraceDetail = "full",
         keep_finished: bool = True,
+        duplicate_rate: float = 0.0,
     ) -> None:
         """Create an empty account.
 
@@ -234,6 +320,7 @@ class LambdaService:
         INIT_START/START/END/REPORT lines of model functions (handler functions keep
         their logs). Metrics come out the same. ``keep_finished=False`` forgets
         finished requests in ``invocations`` and ``async_events`` so memory stays flat.
+        ``duplicate_rate`` is the duplicate-delivery knob (see ``set_duplicate_delivery``).
         """
         self.account = account or Account()
         self.profile = profile
@@ -273,6 +360,10 @@ class LambdaService:
         self._reaper_armed: set[str] = set()
         """Functions whose idle reaper timer is pending (at most one each)."""
         self._scaling: dict[str, _ScalingBudget] = {}
+        self.duplicate_rate = 0.0
+        """The chance that the async queue delivers an event a second time."""
+        self._duplicated: set[str] = set()
+        self.set_duplicate_delivery(duplicate_rate)
         # Pool counters kept in step with every start and end, so a throttle decision is
         # O(1) however many functions exist; _recount_pool rebuilds them after changes.
         self._reserved_total = 0
@@ -308,9 +399,11 @@ class LambdaService:
             self.now_ms,
         )
         self._recount_pool()
-        for target in (config.dead_letter_queue, config.on_success, config.on_failure):
-            if target and target not in self.functions:
-                self.queues.setdefault(target, Queue(target))
+        placeholder = self.queues.get(config.name)
+        if placeholder is not None and not placeholder.messages:
+            # an earlier function named this one as its destination before it existed
+            del self.queues[config.name]
+        self._ensure_targets(config)
         self._record(
             "function.created", config.name, data={"memory_mb": config.memory_mb}
         )
@@ -336,6 +429,7 @@ class LambdaService:
             self.put_function_concurrency(name, reserved)
             candidate.reserved_concurrency = reserved
         self.functions[name] = candidate
+        self._ensure_targets(candidate)
         self.code_versions[name] += 1
         for env in list(self.environments[name]):
             if env.current is None and env.state in ("idle", "reset"):
@@ -409,8 +503,52 @@ class LambdaService:
         return self._unreserved_in_flight
 
     def queue(self, name: str) -> Queue:
-        """The lab queue called ``name``, created on first use."""
-        return self.queues.setdefault(name, Queue(name))
+        """The lab queue (or event bus) called ``name``, created on first use.
+
+        ``name`` may also be the queue's or the bus's ARN.
+        """
+        kind, key = parse_target(name)
+        queue = self.queues.get(key)
+        if queue is None:
+            queue = self.queues[key] = Queue(
+                key, kind="eventbridge" if kind == "eventbridge" else "sqs"
+            )
+        return queue
+
+    def _target(self, target: str) -> tuple[TargetKind, str]:
+        """What a DLQ or destination setting points at, and its name in the lab."""
+        kind, key = parse_target(target)
+        if kind is None:
+            kind = "function" if key in self.functions else "sqs"
+        return kind, key
+
+    def _ensure_targets(self, config: FunctionConfig) -> None:
+        """Create the queues and buses a function's settings name, so they show empty."""
+        for target in (config.dead_letter_queue, config.on_success, config.on_failure):
+            if target and self._target(target)[0] != "function":
+                self.queue(target)
+
+    def function_arn(self, name: str, qualifier: str | None = None) -> str:
+        """The function's ARN in this account and Region, optionally qualified."""
+        arn = (
+            f"arn:aws:lambda:{self.account.region}:{self.account.account_id}:"
+            f"function:{name}"
+        )
+        return f"{arn}:{qualifier}" if qualifier else arn
+
+    def set_duplicate_delivery(self, rate: float) -> None:
+        """Set the chance (0 to 1) that the async queue delivers an event twice.
+
+        Off by default. AWS's internal queue delivers at least once, so a handler may
+        see the same event again even when nothing failed (LAMBDA-FACTS 4.1); the
+        copy carries the same request id and is not a retry (it uses no attempt).
+        """
+        if not 0.0 <= rate <= 1.0:
+            raise ConfigError(
+                f"Duplicate delivery rate {rate} must be between 0 (off) and 1 "
+                "(every event twice)."
+            )
+        self.duplicate_rate = float(rate)
 
     # -- time ------------------------------------------------------------------------
 
@@ -760,6 +898,8 @@ class LambdaService:
         }
         if inv.invocation_type == "Event":
             data["age_ms"] = now - inv.received_ms
+            if inv.duplicate:
+                data["duplicate"] = True
         self.trace.append(
             TraceRecord(now, "invoke.start", name, inv.request_id, env_id, data)
         )
@@ -1242,6 +1382,40 @@ class LambdaService:
         self._remove_from_queue(event)
         event.state = "running"
         event.attempt_log.append(inv)
+        if (
+            self.duplicate_rate
+            and event.request_id not in self._duplicated
+            and self.rng.random() < self.duplicate_rate
+        ):
+            self._duplicated.add(event.request_id)
+            delay = self.rng.uniform(*DUPLICATE_DELAY_MS)
+            self.loop.schedule(
+                delay, partial(self._deliver_duplicate, event, event.attempts)
+            )
+
+    def _deliver_duplicate(self, event: AsyncEvent, attempt: int) -> None:
+        """The queue hands the same event to the function once more (at least once).
+
+        The copy is not an attempt: its result goes nowhere, it is never retried,
+        and a throttled copy is simply not delivered. The event still ends exactly
+        once, by its own attempts.
+        """
+        inv = Invocation(
+            request_id=event.request_id,
+            function=event.function,
+            invocation_type="Event",
+            payload=event.payload,
+            received_ms=event.received_ms,
+            attempt=attempt,
+            duplicate=True,
+        )
+        started = self._dispatch(inv)
+        if started:
+            event.duplicates.append(inv)
+        self._record(
+            "async.duplicate", event.function, event.request_id,
+            data={"attempt": attempt, "started": started},
+        )  # fmt: skip
 
     def _remove_from_queue(self, event: AsyncEvent) -> None:
         self.async_queue[event.function].pop(event.request_id, None)
@@ -1252,7 +1426,9 @@ class LambdaService:
             self.async_events.pop(event.request_id, None)
             self.invocations.pop(event.request_id, None)
 
-    def _wait_or_expire(self, event: AsyncEvent, delay_ms: float, why: str) -> None:
+    def _wait_or_expire(
+        self, event: AsyncEvent, delay_ms: float, why: Literal["retry", "throttle"]
+    ) -> None:
         """Schedule the next try, or give up now if it could not start in time."""
         config = self.functions[event.function]
         age_limit_ms = config.max_event_age_s * 1000.0
@@ -1263,6 +1439,7 @@ class LambdaService:
             )
             return
         event.state = "waiting"
+        event.waits.append(AsyncWait(self.now_ms, delay_ms, why))
         self._record(
             "async.wait", event.function, event.request_id,
             data={"why": why, "delay_ms": delay_ms, "attempts": event.attempts},
@@ -1279,6 +1456,7 @@ class LambdaService:
         config = self.functions[event.function]
         if inv.outcome == "success":
             event.state = "succeeded"
+            event.ended_ms = self.now_ms
             self._record(
                 "async.succeeded",
                 event.function,
@@ -1301,6 +1479,7 @@ class LambdaService:
         """Send a failed event to its DLQ and on-failure destination, then drop it."""
         config = self.functions[event.function]
         event.state = condition
+        event.ended_ms = self.now_ms
         sent: list[str] = []
         if config.dead_letter_queue and self._dead_letter(
             event, config.dead_letter_queue, response
@@ -1321,8 +1500,10 @@ class LambdaService:
     ) -> bool:
         """Send the event to its DLQ; False when the send fails (DeadLetterErrors)."""
         # A DLQ must be a standard queue (LAMBDA-FACTS 4.2): a send to a FIFO queue
-        # fails, the event is deleted and DeadLetterErrors counts it.
-        delivered = not queue_name.endswith(".fifo")
+        # (or to anything that is not a queue) fails, the event is deleted and
+        # DeadLetterErrors counts it.
+        kind, key = self._target(queue_name)
+        delivered = kind == "sqs" and not key.endswith(".fifo")
         if delivered:
             message = (inv.error_message or "") if inv else ""
             attributes = {
@@ -1330,7 +1511,10 @@ class LambdaService:
                 "ErrorCode": {"DataType": "Number", "StringValue": "200"},
                 "ErrorMessage": {"DataType": "String", "StringValue": message[:1024]},
             }
-            self._send(queue_name, event.payload, attributes)
+            self._send(key, event.payload, attributes, event.function)
+        event.deliveries.append(
+            Delivery(queue_name, "dead_letter_queue", delivered, self.now_ms)
+        )
         self._record(
             "async.dead_letter",
             event.function,
@@ -1345,10 +1529,7 @@ class LambdaService:
         """Send the invocation record of LAMBDA-FACTS 4.3 to a destination; False when
         the delivery fails (DestinationDeliveryFailures)."""
         config = self.functions[event.function]
-        arn = (
-            f"arn:aws:lambda:{self.account.region}:{self.account.account_id}:"
-            f"function:{config.name}:$LATEST"
-        )
+        arn = self.function_arn(config.name, "$LATEST")
         record: dict[str, Any] = {
             "version": "1.0",
             "timestamp": self.iso(),
@@ -1366,27 +1547,144 @@ class LambdaService:
                 context["functionError"] = "Unhandled"
             record["responseContext"] = context
             record["responsePayload"] = inv.response.json()
-        body = json.dumps(record)
-        # Destinations must be standard queues: FIFO targets fail (LAMBDA-FACTS 4.3).
-        delivered = target in self.functions or not target.endswith(".fifo")
-        if target in self.functions:
-            self.invoke(target, raw_payload=body, invocation_type="Event")
-        elif delivered:
-            self._send(target, body, {})
+        kind, key = self._target(target)
+        if kind == "function":
+            # A function destination gets the record as its event (async invoke).
+            sent = self.invoke(
+                key, raw_payload=json.dumps(record), invocation_type="Event"
+            )
+            delivered = sent.response is not None and sent.response.status_code == 202
+        elif kind == "eventbridge":
+            body = json.dumps(self._bus_event(key, config.name, condition, record))
+            self._send(key, body, {}, event.function)
+            delivered = True
+        else:
+            # Destinations must be standard queues: FIFO targets fail (LAMBDA-FACTS 4.3).
+            delivered = not key.endswith(".fifo")
+            if delivered:
+                self._send(key, json.dumps(record), {}, event.function)
+        role: Literal["on_success", "on_failure"] = (
+            "on_success" if condition == "Success" else "on_failure"
+        )
+        event.deliveries.append(Delivery(target, role, delivered, self.now_ms))
         self._record(
             "async.destination", event.function, event.request_id,
             data={"target": target, "condition": condition, "delivered": delivered},
         )  # fmt: skip
         return delivered
 
+    def _bus_event(
+        self, bus: str, function: str, condition: str, record: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The EventBridge event a bus destination receives (LAMBDA-FACTS 4.3, T38).
+
+        The record is the ``detail``; ``detail-type`` uses an ASCII hyphen as in the
+        AWS-recorded event; ``resources`` are the bus, then the qualified function.
+        """
+        region, account = self.account.region, self.account.account_id
+        result = "Success" if condition == "Success" else "Failure"
+        stamp = datetime.fromtimestamp(self.wall_ms() / 1000, UTC)
+        return {
+            "version": "0",
+            "id": str(uuid.UUID(int=self.rng.getrandbits(128), version=4)),
+            "detail-type": f"Lambda Function Invocation Result - {result}",
+            "source": "lambda",
+            "account": account,
+            "time": stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": region,
+            "resources": [
+                f"arn:aws:events:{region}:{account}:{bus}",
+                self.function_arn(function, "$LATEST"),
+            ],
+            "detail": record,
+        }
+
     def _send(
-        self, queue_name: str, body: str, attributes: dict[str, dict[str, str]]
+        self,
+        queue_name: str,
+        body: str,
+        attributes: dict[str, dict[str, str]],
+        source_function: str = "",
     ) -> None:
         message_id = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
         self.queue(queue_name).messages.append(
-            QueueMessage(message_id, body, attributes, self.now_ms)
+            QueueMessage(message_id, body, attributes, self.now_ms, source_function)
         )
         self._record("queue.sent", data={"queue": queue_name, "message_id": message_id})
+
+    # -- redrive ---------------------------------------------------------------------
+
+    def redrive(
+        self,
+        queue_name: str,
+        message_ids: Iterable[str] | None = None,
+        *,
+        function: str | None = None,
+    ) -> list[Invocation]:
+        """Take messages out of a lab queue and invoke their function with them again.
+
+        What a redrive script does for a Lambda DLQ: each message becomes a new
+        asynchronous invocation (a new request id) of the function that sent it, or
+        of ``function``. A DLQ message's body is the original event; from a
+        destination record, or a bus event's ``detail``, it is the ``requestPayload``.
+        All messages are checked before any is moved.
+        """
+        queue = self.queues.get(parse_target(queue_name)[1])
+        if queue is None:
+            names = ", ".join(sorted(self.queues)) or "none"
+            raise ConfigError(
+                f"There is no queue {queue_name} in the lab; its queues are: {names}."
+            )
+        if message_ids is None:
+            chosen = list(queue.messages)
+        else:
+            by_id = {m.message_id: m for m in queue.messages}
+            chosen = []
+            for message_id in message_ids:
+                if message_id not in by_id:
+                    raise ConfigError(
+                        f"Queue {queue.name} has no message {message_id}; it may have "
+                        "been redriven already."
+                    )
+                chosen.append(by_id[message_id])
+        plans: list[tuple[QueueMessage, str, str]] = []
+        for message in chosen:
+            target = function or message.source_function
+            if not target:
+                raise ConfigError(
+                    f"Message {message.message_id} in {queue.name} does not say which "
+                    "function it came from; name the function to redrive it to."
+                )
+            self.function(target)
+            plans.append((message, target, self._original_event(queue, message)))
+        invocations = []
+        for message, target, payload in plans:
+            queue.messages.remove(message)
+            queue.redriven += 1
+            inv = self.invoke(target, raw_payload=payload, invocation_type="Event")
+            event = self.async_events.get(inv.request_id)
+            if event is not None:
+                event.redriven_from = queue.name
+            self._record(
+                "queue.redriven", target, inv.request_id,
+                data={"queue": queue.name, "message_id": message.message_id},
+            )  # fmt: skip
+            invocations.append(inv)
+        return invocations
+
+    @staticmethod
+    def _original_event(queue: Queue, message: QueueMessage) -> str:
+        """The event a message stands for: a DLQ body, or a record's requestPayload."""
+        if "RequestID" in message.attributes:
+            return message.body  # a DLQ message: the event itself, unchanged
+        try:
+            body = json.loads(message.body)
+        except json.JSONDecodeError:
+            return message.body
+        record = body.get("detail") if queue.kind == "eventbridge" else body
+        if isinstance(record, dict) and "requestPayload" in record:
+            return json.dumps(record["requestPayload"])
+        return message.body
 
     # -- handler process plumbing ----------------------------------------------------
 
