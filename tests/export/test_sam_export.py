@@ -94,12 +94,12 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.mark.parametrize("lesson", [lesson.id for lesson in COURSE.lessons])
-@pytest.mark.parametrize("code", ["start", "solution"])
 def test_every_bundled_lesson_exports_a_template_cfn_lint_accepts(
-    lesson: str, code: str, tmp_path: Path, home: Path
+    lesson: str, tmp_path: Path, home: Path
 ) -> None:
+    # The template does not depend on --code; the solution's files are checked here.
     out = tmp_path / "out"
-    assert main(["export", lesson, "--out", str(out), "--code", code]) == 0
+    assert main(["export", lesson, "--out", str(out), "--code", "solution"]) == 0
     cfn_lint(out / "template.yaml")
     template = load(out / "template.yaml")
     assert template["Transform"] == "AWS::Serverless-2016-10-31"

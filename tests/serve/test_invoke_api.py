@@ -16,6 +16,7 @@ from typing import Any
 
 import botocore.session
 import pytest
+import pytest_asyncio
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -23,6 +24,8 @@ from lambdalab.course.freeplay import free_play_course
 from lambdalab.course.progress import ProgressStore
 from lambdalab.course.session import LabSession
 from lambdalab.ui.app import LambdaLabApp, make_app
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 HANDLER = """\
 import time
@@ -76,12 +79,14 @@ class Lab:
         return caught.value
 
 
-@pytest.fixture
-async def lab(tmp_path: Path) -> AsyncIterator[Lab]:
-    handler = tmp_path / "shop.py"
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Lab]:
+    """One app for the module (starting one costs about a second)."""
+    folder = tmp_path_factory.mktemp("api")
+    handler = folder / "shop.py"
     handler.write_text(HANDLER)
     course = free_play_course(f"{handler}:handler", [], None)
-    store = ProgressStore("api-tester", home=tmp_path / "home")
+    store = ProgressStore("api-tester", home=folder / "home")
     app = make_app(course, store, open_lesson="free-play", api_port=0)
     async with app.run_test(size=(120, 40)) as pilot:
         for _ in range(200):
@@ -91,6 +96,16 @@ async def lab(tmp_path: Path) -> AsyncIterator[Lab]:
         assert app.invoke_api is not None and app.invoke_api.port
         yield Lab(app, lambda_client(app.invoke_api.port))
         await app.action_quit()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def lab(running: Lab) -> Lab:
+    """The running lab, reset: the starting code, no history, default settings."""
+    screen = running.app.lesson_screen()
+    assert screen is not None
+    screen.pacer.paused = False
+    running.session.reset_code()
+    return running
 
 
 async def test_request_response_200_payload_version_and_request_id(lab: Lab) -> None:
