@@ -95,16 +95,12 @@ class Progress:
         raw = data.get("lessons", {})
         if not isinstance(raw, dict):
             raise ProgressError(f"{source}: 'lessons' must be an object.")
-        known = set(LessonProgress.__dataclass_fields__)
         for lesson_id, item in raw.items():
             if not isinstance(item, dict):
                 raise ProgressError(f"{source}: lesson {lesson_id!r} is not an object.")
-            try:
-                lessons[str(lesson_id)] = LessonProgress(
-                    **{k: v for k, v in item.items() if k in known}
-                )
-            except TypeError as exc:
-                raise ProgressError(f"{source}: lesson {lesson_id!r}: {exc}.") from None
+            lessons[str(lesson_id)] = _lesson_progress(
+                item, f"{source}: lesson {lesson_id!r}"
+            )
         current = data.get("current")
         theme = data.get("theme")
         return cls(
@@ -193,6 +189,47 @@ class ProgressStore:
         progress.learner = self.learner
         self.save(progress)
         return progress
+
+
+def _lesson_progress(item: dict[str, Any], where: str) -> LessonProgress:
+    """Check every field's type, so a hand-edited file cannot break a lesson later."""
+
+    def is_number(value: Any) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+
+    rules: dict[str, tuple[Any, str]] = {
+        "step": (
+            lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+            "a whole number, 0 or more",
+        ),
+        "passed_steps": (
+            lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+            "a list of step ids",
+        ),
+        "completed": (lambda v: isinstance(v, bool), "true or false"),
+        "hints_used": (
+            lambda v: (
+                isinstance(v, dict)
+                and all(isinstance(n, int) and n >= 0 for n in v.values())
+            ),
+            "an object of step id to a count",
+        ),
+        "predictions": (
+            lambda v: isinstance(v, dict) and all(is_number(n) for n in v.values()),
+            "an object of step id to a number",
+        ),
+        "failed_checks": (lambda v: isinstance(v, int) and v >= 0, "a whole number"),
+        "solution_seen": (lambda v: isinstance(v, bool), "true or false"),
+    }
+    values: dict[str, Any] = {}
+    for key, value in item.items():
+        if key not in rules:
+            continue  # a newer lambdalab's field: ignored, not fatal
+        valid, expected = rules[key]
+        if not valid(value):
+            raise ProgressError(f"{where}: {key} is {value!r}; it must be {expected}.")
+        values[key] = value
+    return LessonProgress(**values)
 
 
 def _reason(exc: BaseException) -> str:
