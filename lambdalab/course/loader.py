@@ -13,6 +13,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from lambdalab.course.async_specs import ACTION_KEYS as ASYNC_ACTION_KEYS
+from lambdalab.course.async_specs import CHECK_KEYS as ASYNC_CHECK_KEYS
+from lambdalab.course.async_specs import LAB_KEYS as ASYNC_LAB_KEYS
+from lambdalab.course.async_specs import (
+    QUEUE_KEYS,
+    check_async_references,
+    load_lab_async,
+)
 from lambdalab.course.model import (
     CHECK_TYPES,
     OUTCOMES,
@@ -37,7 +45,16 @@ from lambdalab.errors import LessonFormatError
 FORMAT_VERSION = 1
 COURSE_FILE = "course.toml"
 LESSON_FILE = "lesson.toml"
-ACTIONS = ("invoke", "burst", "write", "set", "wait", "answer", *ACTION_KEYS)
+ACTIONS = (
+    "invoke",
+    "burst",
+    "write",
+    "set",
+    "wait",
+    "answer",
+    *ACTION_KEYS,
+    *ASYNC_ACTION_KEYS,
+)
 FUNCTION_SETTINGS = (
     "memory_mb",
     "timeout_s",
@@ -219,6 +236,7 @@ def load_lesson(folder: Path) -> Lesson:
         doc, folder, data.get("solution"), function_names, events, step_ids, files
     )
     check_references(doc, lab, steps, solution)
+    check_async_references(doc, lab, steps, solution)
     return Lesson(
         id=lesson_id,
         title=doc.text_of(data, "title", ""),
@@ -242,7 +260,16 @@ def _load_lab(doc: _Doc, folder: Path, raw: Any) -> tuple[LabSpec, dict[str, str
         raise doc.fail("lab", "add a [lab] table with at least one [[lab.functions]].")
     doc.only(
         raw,
-        ("seed", "speed", "account", "functions", "events", "burst", *LAB_KEYS),
+        (
+            "seed",
+            "speed",
+            "account",
+            "functions",
+            "events",
+            "burst",
+            *LAB_KEYS,
+            *ASYNC_LAB_KEYS,
+        ),
         "lab",
     )
     functions = []
@@ -305,6 +332,7 @@ def _load_lab(doc: _Doc, folder: Path, raw: Any) -> tuple[LabSpec, dict[str, str
         dict(account),
         burst,
         **triggers,
+        **load_lab_async(doc, raw),
     )
     return spec, files
 
@@ -396,10 +424,11 @@ def _load_check(doc: _Doc, raw: Any, where: str, functions: set[str]) -> Check:
             "payload_contains",
         ),
         "log": ("function", "pattern", "min"),
-        "queue": ("queue", "min", "max"),
+        "queue": QUEUE_KEYS,
         "config": ("function", "key", "value"),
         "prediction": ("step",),
         **CHECK_KEYS,
+        **ASYNC_CHECK_KEYS,
     }[kind]
     params = {k: v for k, v in raw.items() if k not in ("type", "goal", "explain")}
     doc.only(params, allowed, where)
@@ -499,6 +528,8 @@ def _load_solution(
                 )
         elif do in ACTION_KEYS:
             doc.only(params, ACTION_KEYS[do], where)  # references: check_references
+        elif do in ASYNC_ACTION_KEYS:
+            doc.only(params, ASYNC_ACTION_KEYS[do], where)  # check_async_references
         actions.append(Action(do, params))
     return tuple(actions), solution_files
 

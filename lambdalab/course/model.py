@@ -17,6 +17,7 @@ CHECK_TYPES = (
     "http",
     "bucket",
     "effects",
+    "async",
 )
 OUTCOMES = ("success", "error", "timeout", "exit", "throttled", "accepted")
 
@@ -168,6 +169,8 @@ class LabSpec:
     buckets: tuple[BucketSpec, ...] = ()
     uploads: tuple[UploadSpec, ...] = ()
     """Named S3 operations, in the lesson's order."""
+    duplicates: float = 0.0
+    """The duplicate-delivery knob: the chance the async queue delivers twice."""
 
 
 @dataclass(frozen=True)

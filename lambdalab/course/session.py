@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from lambdalab.course.async_checks import check_async, check_queue
 from lambdalab.course.model import Check, Lesson, Step
 from lambdalab.course.triggers import LabTriggers
 from lambdalab.engine.model import Account, DurationModel, FunctionConfig
@@ -54,6 +55,8 @@ class LabSession:
         """Invocations the learner (or a replay) started, in order."""
         self.revision = 0
         """Bumped by every change a check could see, so watchers know to re-check."""
+        self.duplicate_rate = lesson.lab.duplicates
+        """The duplicate-delivery knob; kept across a reset of the lab."""
         self._ensure_workspace()
         self.service = self._build()
         self.triggers = self._build_triggers()
@@ -71,7 +74,10 @@ class LabSession:
     def _build(self) -> LambdaService:
         lab = self.lesson.lab
         service = LambdaService(
-            Account(**lab.account), seed=lab.seed, wall_guard_s=self.wall_guard_s
+            Account(**lab.account),
+            seed=lab.seed,
+            wall_guard_s=self.wall_guard_s,
+            duplicate_rate=self.duplicate_rate,
         )
         service.trace.subscribe(self._on_record)
         for function in lab.functions:
@@ -181,6 +187,24 @@ class LabSession:
             self.service.update_function(function, **{key: value})
         self.revision += 1
 
+    def redrive(
+        self,
+        queue: str,
+        function: str | None = None,
+        message_ids: list[str] | None = None,
+    ) -> list[Invocation]:
+        """Send a queue's messages (or some of them) back to their function, async."""
+        invocations = self.service.redrive(queue, message_ids, function=function)
+        self.history.extend(invocations)
+        self.revision += 1
+        return invocations
+
+    def set_duplicates(self, rate: float) -> None:
+        """Turn the duplicate-delivery knob: 0 is off, 1 delivers every event twice."""
+        self.service.set_duplicate_delivery(rate)
+        self.duplicate_rate = rate
+        self.revision += 1
+
     def answer(self, step_id: str, value: float | int) -> None:
         """Record the learner's prediction for a step."""
         self.answers[step_id] = value
@@ -227,6 +251,10 @@ class LabSession:
                 self.advance(float(p["seconds"]))
             elif action.do == "answer":
                 self.answer(p["step"], p["value"])
+            elif action.do == "redrive":
+                self.redrive(p["queue"], p.get("function"))
+            elif action.do == "duplicates":
+                self.set_duplicates(float(p["rate"]))
             else:
                 self._replay_trigger(action.do, p)
             passed |= self.passed_steps()
@@ -373,15 +401,10 @@ class LabSession:
         )
 
     def _check_queue(self, p: dict[str, Any]) -> tuple[bool, str]:
-        name = str(p["queue"])
-        count = len(self.service.queue(name).messages)
-        low, high = int(p.get("min", 1)), p.get("max")
-        if count >= low and (high is None or count <= int(high)):
-            return True, f"{name} holds {count} message(s)."
-        return (
-            False,
-            f"Queue {name} holds {count} message(s); the goal is at least {low}.",
-        )
+        return check_queue(self.service, p)
+
+    def _check_async(self, p: dict[str, Any]) -> tuple[bool, str]:
+        return check_async(self.service, self.lesson.lab.events, p)
 
     def _check_config(self, p: dict[str, Any]) -> tuple[bool, str]:
         config = self.service.function(str(p["function"]))
