@@ -21,6 +21,7 @@ import hashlib
 import io
 import os
 import types
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
@@ -31,6 +32,9 @@ BODY_KEEP_BYTES = 262_144
 
 EFFECTS: list[dict[str, Any]] = []
 """Effects of the current phase (init or one invocation), in call order."""
+
+_CLOCK: list[Callable[[], float]] = [lambda: 0.0]
+"""The environment's virtual clock in epoch ms, set by ``install``."""
 
 SUPPORTED = "boto3.client('s3') with put_object, copy_object and delete_object"
 
@@ -213,7 +217,9 @@ class S3Client:
         )
         return {
             "ResponseMetadata": _metadata(200),
-            "CopyObjectResult": {"LastModified": _dt.datetime.now(_dt.UTC)},
+            "CopyObjectResult": {
+                "LastModified": _dt.datetime.fromtimestamp(_CLOCK[0]() / 1000, _dt.UTC)
+            },
         }
 
     def delete_object(self, **params: Any) -> dict[str, Any]:
@@ -265,8 +271,16 @@ class Session:
 session = types.SimpleNamespace(Session=Session)
 
 
-def install(modules: dict[str, types.ModuleType], shim: types.ModuleType) -> None:
-    """Register ``shim`` as ``boto3`` and a matching ``botocore.exceptions``."""
+def install(
+    modules: dict[str, types.ModuleType],
+    shim: types.ModuleType,
+    clock_ms: Callable[[], float],
+) -> None:
+    """Register ``shim`` as ``boto3`` and a matching ``botocore.exceptions``.
+
+    ``clock_ms`` is the environment's virtual clock (epoch ms) for response times.
+    """
+    _CLOCK[0] = clock_ms
     botocore = types.ModuleType("botocore")
     exceptions = types.ModuleType("botocore.exceptions")
     for name in (

@@ -259,7 +259,7 @@ def _install_boto3_shim() -> None:
         return
     shim = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(shim)
-    shim.install(sys.modules, shim)
+    shim.install(sys.modules, shim, lambda: CLOCK.now_ms)
     _State.shim = shim
 
 

@@ -216,3 +216,18 @@ def test_shim_in_process_parameter_messages_match_botocore() -> None:
     shim.take_effects()
     client.copy_object(Bucket="b", Key="k", CopySource="src/dir/a%20b.txt")
     assert shim.take_effects()[0]["source_key"] == "dir/a b.txt"
+
+
+def test_copy_result_time_is_the_environments_virtual_clock(worker: Any) -> None:
+    code = """
+    import boto3
+
+    def handler(event, context):
+        result = boto3.client("s3").copy_object(
+            Bucket="b", Key="k", CopySource={"Bucket": "b", "Key": "src"}
+        )
+        return result["CopyObjectResult"]["LastModified"].isoformat()
+    """
+    reply = worker(code).invoke({})
+    # the invoke starts at 1_735_689_700_000 ms: 2025-01-01T00:01:40Z
+    assert json.loads(reply["payload"]) == "2025-01-01T00:01:40+00:00"
