@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from typing import Any
 
+from rich.console import RenderableType
 from rich.text import Text
 from textual.containers import Vertical
+from textual.widgets import Static
 
 from lambdalab.course.session import LabSession
 
@@ -36,6 +39,29 @@ class KeyPanel(Vertical, can_focus=True):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.session: LabSession | None = None
+        self._drawn: dict[str, Hashable] = {}
+
+    def put(
+        self,
+        selector: str,
+        key: Hashable,
+        build: Callable[[], RenderableType],
+        *,
+        layout: bool = True,
+    ) -> None:
+        """Update one Static only when what it shows (``key``) changed.
+
+        Every update costs the screen a layout pass; the lab redraws many times a
+        second, mostly with nothing new for a given view.
+        """
+        if self._drawn.get(selector) == key:
+            return
+        self._drawn[selector] = key
+        self.query_one(selector, Static).update(build(), layout=layout)
+
+    def forget(self) -> None:
+        """Draw every view again on the next refresh."""
+        self._drawn.clear()
 
     def on_show(self) -> None:
         self.focus()

@@ -146,46 +146,72 @@ class BucketPanel(KeyPanel):
     def refresh_lab(self, session: LabSession) -> None:
         if self.session is not session or len(session.triggers.activity) < self._told:
             self._told = 0  # a new session, or the lab was reset
+            self.forget()
         super().refresh_lab(session)
         triggers = session.triggers
         selected = self._selected()
+        self.put(
+            "#uploads",
+            (selected, tuple(triggers.uploads)),
+            lambda: self._uploads_view(session, selected),
+        )
+        focus = triggers.uploads[selected].bucket if selected else None
+        state = tuple(
+            (
+                b.name,
+                b.loop_guard,
+                b.notifications,
+                tuple(sorted((k, o.size) for k, o in b.objects.items())),
+            )
+            for b in triggers.buckets.values()
+        )
+        self.put("#buckets", (focus, state), lambda: self._buckets_view(session, focus))
+        activity = triggers.activity
+        if self._drawn.get("#activity") != len(activity):
+            self.put("#activity", len(activity), lambda: self._activity_view(session))
+            self.query_one("#activity-box", VerticalScroll).scroll_end(animate=False)
+        latest = next(
+            (i for i in range(len(activity) - 1, -1, -1) if activity[i].event), None
+        )
+        self.put("#record", latest, lambda: self._record_view(session, latest))
+        self._announce(activity)
+
+    @staticmethod
+    def _uploads_view(session: LabSession, selected: str | None) -> Text:
         listing = Text("uploads ", "dim")
-        for name, spec in triggers.uploads.items():
+        for name, spec in session.triggers.uploads.items():
             style = "bold reverse" if name == selected else "dim"
             verb = {"put": "PUT", "copy": "COPY", "delete": "DELETE"}[spec.operation]
             listing.append(f" {name}: {verb} {spec.bucket}/{spec.key} ", style)
             listing.append(" ")
-        if not triggers.uploads:
+        if not session.triggers.uploads:
             listing.append("none in this lesson", "dim")
-        self.query_one("#uploads", Static).update(listing)
-        focus_bucket = triggers.uploads[selected].bucket if selected else None
-        views = [
-            bucket_view(b)
-            for b in sorted(
-                triggers.buckets.values(), key=lambda b: b.name != focus_bucket
-            )
-        ]
-        self.query_one("#buckets", Static).update(Text("\n").join(views))
-        rows = triggers.activity[-60:]
-        body = (
-            Text("\n").join(activity_line(r) for r in rows)
-            if rows
-            else Text("nothing yet: choose an upload (↑↓) and press enter", "dim")
+        return listing
+
+    @staticmethod
+    def _buckets_view(session: LabSession, focus: str | None) -> Text:
+        buckets = sorted(
+            session.triggers.buckets.values(), key=lambda b: b.name != focus
         )
-        self.query_one("#activity", Static).update(body)
-        self.query_one("#activity-box", VerticalScroll).scroll_end(animate=False)
-        latest = next(
-            (a for a in reversed(triggers.activity) if a.event is not None), None
+        return Text("\n").join(bucket_view(b) for b in buckets)
+
+    @staticmethod
+    def _activity_view(session: LabSession) -> Text:
+        rows = session.triggers.activity[-60:]
+        if not rows:
+            return Text("nothing yet: choose an upload (↑↓) and press enter", "dim")
+        return Text("\n").join(activity_line(r) for r in rows)
+
+    @staticmethod
+    def _record_view(session: LabSession, index: int | None) -> Group | Text:
+        if index is None:
+            return Text("–", "dim")
+        row = session.triggers.activity[index]
+        assert row.event is not None
+        return Group(
+            Text(f"to λ {row.function} ({row.request_id[:8]})", "cyan"),
+            Text(json.dumps(row.event["Records"][0], indent=2)),
         )
-        if latest is not None and latest.event is not None:
-            record = Group(
-                Text(f"to λ {latest.function} ({latest.request_id[:8]})", "cyan"),
-                Text(json.dumps(latest.event["Records"][0], indent=1)),
-            )
-            self.query_one("#record", Static).update(record)
-        else:
-            self.query_one("#record", Static).update(Text("–", "dim"))
-        self._announce(triggers.activity)
 
     def _announce(self, activity: list[BucketActivity]) -> None:
         """Tell the learner at once when the guard refuses a write or the brake acts."""

@@ -194,50 +194,81 @@ class HttpPanel(KeyPanel):
         http = session.lesson.lab.http
         if http is None:
             return
+        door_key = (triggers.api, triggers.multi_value)
+        self.put("#door", door_key, lambda: self._door_view(session, http.function))
+        selected = self._selected()
+        self.put(
+            "#requests",
+            (selected, tuple(triggers.requests)),
+            lambda: self._requests_view(session, selected),
+        )
+        latest = next(
+            (x for x in reversed(triggers.exchanges) if x.request_name == selected),
+            None,
+        )
+        key = (
+            selected,
+            latest.number if latest else None,
+            latest is not None and latest.response is not None,
+        )
+        if self._drawn.get("wire") != key:
+            self._drawn["wire"] = key
+            self._draw_wire(session, selected, latest)
+        answered = sum(1 for x in triggers.exchanges if x.response is not None)
+        if selected is not None:
+            self.put(
+                "#compare",
+                (selected, len(triggers.exchanges), answered),
+                lambda: compare_view(triggers.exchanges, selected, "set-cookie"),
+            )
+
+    @staticmethod
+    def _door_view(session: LabSession, function: str) -> Text:
+        triggers = session.triggers
         door = Text("front door ", "dim")
         door.append(front_door_name(triggers.api, triggers.multi_value), "bold reverse")
-        door.append(f"  → λ {http.function}", "bold")
-        self.query_one("#door", Static).update(door)
-        selected = self._selected()
+        door.append(f"  → λ {function}", "bold")
+        return door
+
+    @staticmethod
+    def _requests_view(session: LabSession, selected: str | None) -> Text:
         listing = Text()
-        for i, (name, spec) in enumerate(triggers.requests.items()):
+        for i, (name, spec) in enumerate(session.triggers.requests.items()):
             if i:
                 listing.append("   ")
             style = "bold reverse" if name == selected else "dim"
             target = spec.path + (f"?{spec.query}" if spec.query else "")
             listing.append(f" {name}: {spec.method} {target} ", style)
-        self.query_one("#requests", Static).update(listing)
-        latest = next(
-            (x for x in reversed(triggers.exchanges) if x.request_name == selected),
-            None,
-        )
-        if latest is None and selected is not None:
-            request = build_request(triggers.requests[selected])
-            self._show(wire_request(request), Text("not sent yet: press enter", "dim"))
-        elif latest is not None:
-            result: object = latest.result
-            if isinstance(result, FunctionErrorResult):
-                shown: Text = Text(
-                    f"function error ({result.function_error}): {result.error_type} "
-                    f"{result.error_message}",
-                    "bold red",
+        return listing
+
+    def _draw_wire(
+        self, session: LabSession, selected: str | None, latest: HttpExchange | None
+    ) -> None:
+        if latest is None:
+            if selected is not None:
+                request = build_request(session.triggers.requests[selected])
+                self._show(
+                    wire_request(request), Text("not sent yet: press enter", "dim")
                 )
-            elif latest.response is None:
-                shown = Text("running…", "cyan")
-            else:
-                shown = json_view(result)
-            self._show(
-                wire_request(latest.request),
-                json_view(latest.event),
-                shown,
-                client_view(latest),
-                title=latest.door,
+            return
+        result: object = latest.result
+        if isinstance(result, FunctionErrorResult):
+            shown: Text = Text(
+                f"function error ({result.function_error}): {result.error_type} "
+                f"{result.error_message}",
+                "bold red",
             )
-        header = "set-cookie"
-        if selected is not None:
-            self.query_one("#compare", Static).update(
-                compare_view(triggers.exchanges, selected, header)
-            )
+        elif latest.response is None:
+            shown = Text("running…", "cyan")
+        else:
+            shown = json_view(result)
+        self._show(
+            wire_request(latest.request),
+            json_view(latest.event),
+            shown,
+            client_view(latest),
+            title=latest.door,
+        )
 
     def _show(
         self,

@@ -60,6 +60,14 @@ def _until(moment: datetime, now: datetime) -> str:
     return f"in {minutes}m {secs:02d}s"
 
 
+def _state(session: LabSession, request_id: str) -> tuple[str, int]:
+    """An async event's state and its attempts so far."""
+    event = session.service.async_events.get(request_id)
+    if event is None:
+        return "accepted", 0
+    return event.state, event.attempts
+
+
 def field_view(expression: str, bad: tuple[str, ...] = ()) -> Text:
     """The six cron fields over their names; fields named in ``bad`` in red."""
     body = expression
@@ -106,10 +114,11 @@ class SchedulePanel(KeyPanel):
         Binding("d", "toggle", "Enable/disable"),
     ]
     DEFAULT_CSS = """
-    SchedulePanel #rules, SchedulePanel #verdict, SchedulePanel #fires,
-    SchedulePanel #calendar, SchedulePanel #recent {
+    SchedulePanel #rules, SchedulePanel #calendar, SchedulePanel #recent {
         height: auto;
     }
+    SchedulePanel #verdict { height: 7; }
+    SchedulePanel #fires { height: 5; }
     SchedulePanel #rules { border: round $primary 40%; }
     SchedulePanel #expression-input { display: none; }
     SchedulePanel.editing #expression-input { display: block; }
@@ -130,7 +139,9 @@ class SchedulePanel(KeyPanel):
     def compose(self) -> ComposeResult:
         yield Static(id="rules")
         yield ExpressionInput(
-            id="expression-input", placeholder="cron(0 8 * * ? *) or rate(5 minutes)"
+            id="expression-input",
+            placeholder="cron(0 8 * * ? *) or rate(5 minutes)",
+            select_on_focus=False,
         )
         yield Static(id="verdict")
         yield Static(id="fires")
@@ -169,14 +180,33 @@ class SchedulePanel(KeyPanel):
         rule = self._rule()
         if rule is None:
             return
-        self.query_one("#rules", Static).update(self._rules_view(session))
+        rules = tuple(
+            (r.name, r.expression, r.enabled, len(r.fires))
+            for r in session.triggers.rules.values()
+        )
+        self.put("#rules", (self.index, rules), lambda: self._rules_view(session))
         if not self.editing:
-            self.query_one("#verdict", Static).update(
-                Group(field_view(rule.expression), self._meaning(rule))
+            self.put(
+                "#verdict",
+                (rule.name, rule.expression, rule.enabled),
+                lambda: Group(field_view(rule.expression), self._meaning(rule)),
+                layout=False,
             )
-        self.query_one("#fires", Static).update(self._fires_view(session, rule))
-        self.query_one("#calendar", Static).update(self._calendar_view(session, rule))
-        self.query_one("#recent", Static).update(self._recent_view(session, rule))
+        now = int(session.triggers.wall_ms() // 1000)
+        self.put(
+            "#fires",
+            (rule.name, rule.expression, rule.created, rule.enabled, now),
+            lambda: self._fires_view(session, rule),
+            layout=False,
+        )
+        calendar = self._calendar_view(session, rule)
+        self.put("#calendar", self._calendar_key, lambda: calendar)
+        states = tuple(_state(session, fire.request_id) for fire in rule.fires[-4:])
+        self.put(
+            "#recent",
+            (rule.name, len(rule.fires), states),
+            lambda: self._recent_view(session, rule),
+        )
 
     def _rules_view(self, session: LabSession) -> Table:
         table = Table(box=None, show_header=False, padding=(0, 1), expand=True)
@@ -242,11 +272,8 @@ class SchedulePanel(KeyPanel):
         if not rule.fires:
             text.append("\n  none yet: press . to run to the next fire", "dim")
         for fire in rule.fires[-4:]:
-            event = session.service.async_events.get(fire.request_id)
-            state = event.state if event is not None else "accepted"
-            attempts = (
-                f" ×{event.attempts}" if event is not None and event.attempts else ""
-            )
+            state, count = _state(session, fire.request_id)
+            attempts = f" ×{count}" if count else ""
             style = {"succeeded": "green", "queued": "cyan", "running": "cyan"}.get(
                 state, "yellow" if state == "waiting" else "red"
             )
@@ -286,6 +313,7 @@ class SchedulePanel(KeyPanel):
 
     def stop_editing(self) -> None:
         self.remove_class("editing")
+        self._drawn.pop("#verdict", None)
         self.focus()
         if self.session is not None:
             self.refresh_lab(self.session)
@@ -308,7 +336,7 @@ class SchedulePanel(KeyPanel):
             text = Text("✘ Parameter ScheduleExpression is not valid.", "bold red")
             where = exc.field if exc.field in FIELD_NAMES else ""
             text.append(f"\n  {where + ': ' if where else ''}{exc.reason}", "red")
-            verdict.update(Group(field_view(value, bad), text))
+            verdict.update(Group(field_view(value, bad), text), layout=False)
             return
         candidate = LabRule(
             ScheduleSpec(rule.name, value, rule.function, True, rule.timezone),
@@ -320,7 +348,7 @@ class SchedulePanel(KeyPanel):
         for when in candidate.next_fires(now, 3):
             text.append(f"\n  then {_when(when, rule.timezone)}", "green")
         text.append("\n  enter saves (PutRule) · escape cancels", "dim")
-        verdict.update(Group(field_view(candidate.expression), text))
+        verdict.update(Group(field_view(candidate.expression), text), layout=False)
 
     @on(Input.Submitted, "#expression-input")
     def _submitted(self, event: Input.Submitted) -> None:
