@@ -19,6 +19,10 @@ def split_handler(spec: str) -> tuple[Path, str]:
             f"Handler {spec!r} is not FILE.py:function; for example handler.py:lambda_handler."
         )
     path = Path(path_text).expanduser()
+    if path.is_dir():
+        raise HandlerError(
+            f"Handler file {path} is a folder; name the .py file inside it."
+        )
     if not path.is_file():
         raise HandlerError(f"Handler file {path} does not exist; check the path.")
     return path.resolve().parent, f"{path.name}:{function}"

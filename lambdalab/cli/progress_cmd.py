@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,17 @@ def run_import(args: argparse.Namespace) -> int:
 def run_reset(args: argparse.Namespace) -> int:
     store = ProgressStore(learner_name(args))
     if not args.yes:
-        answer = input(f"Forget all progress of {store.learner}? Type yes to confirm: ")
+        try:
+            answer = input(
+                f"Forget all progress of {store.learner}? Type yes to confirm: "
+            )
+        except EOFError:
+            print(
+                "lambdalab: no answer (standard input is closed), so nothing changed; "
+                "add --yes to reset without asking.",
+                file=sys.stderr,
+            )
+            return 2
         if answer.strip().lower() != "yes":
             print("Nothing changed.")
             return 0

@@ -164,6 +164,11 @@ def load_course(root: Path) -> Course:
     lessons = []
     seen: set[str] = set()
     for folder in folders:
+        if not (root / folder / LESSON_FILE).is_file():
+            raise doc.fail(
+                "lessons",
+                f"{folder!r} has no {LESSON_FILE} in {root}; fix the folder name or add the lesson.",
+            )
         lesson = load_lesson(root / folder)
         if lesson.id in seen:
             raise doc.fail("lessons", f"lesson id {lesson.id!r} appears twice.")
@@ -231,7 +236,10 @@ def load_lesson(folder: Path) -> Lesson:
     )
     step_ids = [s.id for s in steps]
     if len(set(step_ids)) != len(step_ids):
-        raise doc.fail("steps", "two steps share an id; give each step its own id.")
+        twice = sorted({i for i in step_ids if step_ids.count(i) > 1})
+        raise doc.fail(
+            "steps", f"step id {twice[0]!r} is used twice; give each step its own id."
+        )
     solution, solution_files = _load_solution(
         doc, folder, data.get("solution"), function_names, events, step_ids, files
     )
@@ -298,7 +306,8 @@ def _load_lab(doc: _Doc, folder: Path, raw: Any) -> tuple[LabSpec, dict[str, str
             source = folder / file_name
             if not source.is_file():
                 raise doc.fail(
-                    f"{where}.handler", f"file {file_name} does not exist in {folder}."
+                    f"{where}.handler",
+                    f"file {file_name} does not exist in {folder}; create it or fix the handler.",
                 )
             files[file_name] = source.read_text(encoding="utf-8")
         settings = {k: v for k, v in item.items() if k in FUNCTION_SETTINGS}
@@ -503,7 +512,8 @@ def _load_solution(
             path = folder / str(source)
             if not path.is_file():
                 raise doc.fail(
-                    f"{where}.source", f"file {source} does not exist in {folder}."
+                    f"{where}.source",
+                    f"file {source} does not exist in {folder}; create it or fix the source.",
                 )
             solution_files[str(target)] = path.read_text(encoding="utf-8")
         elif do == "set":

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from lambdalab.course.async_checks import check_async, check_queue
 from lambdalab.course.model import Check, Lesson, Step
 from lambdalab.course.triggers import LabTriggers
+from lambdalab.engine.metrics import Metrics
 from lambdalab.engine.model import Account, DurationModel, FunctionConfig
 from lambdalab.engine.service import Invocation, LambdaService
 from lambdalab.engine.trace import TraceRecord
@@ -80,6 +81,7 @@ class LabSession:
             duplicate_rate=self.duplicate_rate,
         )
         service.trace.subscribe(self._on_record)
+        self.metrics = Metrics.attach(service)
         for function in lab.functions:
             service.create_function(
                 self._config(function.name, function.handler, function.settings)
@@ -345,11 +347,13 @@ class LabSession:
                     count += 1
         low, high = p.get("min", 1), p.get("max")
         passed = count >= low and (high is None or count <= high)
-        what = _describe_invocations(p)
-        so_far = ", ".join(f"{n} {label}" for label, n in seen.items()) or "nothing yet"
+        so_far = (
+            ", ".join(f"{label} ×{n}" for label, n in seen.items()) or "nothing yet"
+        )
         if passed:
-            return True, f"{count} {what}."
+            return True, f"{count} {_describe_invocations(p, count)}."
         need = f"at least {low}" if high is None else f"{low} to {high}"
+        what = _describe_invocations(p, low if high is None else 2)
         return False, f"Needs {need} {what}; the lab shows {count}. So far: {so_far}."
 
     def _answered(self, function: str | None, event: str | None) -> list[Invocation]:
@@ -463,7 +467,12 @@ def _response_problems(inv: Invocation, p: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _describe_invocations(p: dict[str, Any]) -> str:
+def plural(count: int, word: str) -> str:
+    """``1 hint``, ``2 hints``: counts that read as English."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _describe_invocations(p: dict[str, Any], count: int) -> str:
     words = []
     if "cold" in p:
         words.append("cold" if p["cold"] else "warm")
@@ -481,7 +490,7 @@ def _describe_invocations(p: dict[str, Any]) -> str:
     )
     if p.get("via"):
         words.append("synchronous" if p["via"] == "sync" else "asynchronous")
-    noun = "invocation(s)"
+    noun = "invocation" if count == 1 else "invocations"
     if "error_type" in p:
         noun += f" ending in {p['error_type']}"
     if p.get("function"):

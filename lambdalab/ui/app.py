@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from lambdalab.serve.status import StatusReporter
 
 MIN_SIZE = (80, 24)
+CODE_GUARD_S = 1.5
+"""Real seconds a handler may compute before the lab calls it a timeout; lesson code
+is tiny, and a learner should not wait long for a loop that never ends."""
 NARROW_BELOW = 110
 """Below this width the lesson text sits above the lab instead of beside it."""
 HELP = (Path(__file__).with_name("help.md")).read_text(encoding="utf-8")
@@ -109,7 +112,10 @@ class LambdaLabApp(App[None]):
         self.progress.current = lesson.id
         state = self.progress.lesson(lesson.id)
         session = LabSession(
-            lesson, self.store.workspace(lesson.id), answers=state.predictions
+            lesson,
+            self.store.workspace(lesson.id),
+            answers=state.predictions,
+            wall_guard_s=CODE_GUARD_S,
         )
         self.save_progress()
         screen = LessonScreen(lesson, session, state, live=self.live)

@@ -11,6 +11,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from lambdalab.engine.metrics import Metrics
 from lambdalab.engine.service import (
     AsyncEvent,
     ExecutionEnvironment,
@@ -21,7 +22,7 @@ from lambdalab.engine.service import (
 STATE_STYLE = {
     "initialising": "bold black on yellow",
     "busy": "bold black on green",
-    "idle": "black on bright_blue",
+    "idle": "bold white on blue",
     "reset": "bold white on red",
 }
 STATE_WORD = {
@@ -83,19 +84,9 @@ def environments(envs: Sequence[ExecutionEnvironment], width: int) -> Text:
     return text
 
 
-def numbers(service: LambdaService, function: str) -> Text:
-    """A few live numbers for one function, CloudWatch names where they exist."""
-    ends = Counter()
-    cold = 0
-    throttles = 0
-    for record in service.trace:
-        if record.function != function:
-            continue
-        if record.kind == "invoke.end":
-            ends[record.data["outcome"]] += 1
-            cold += bool(record.data["cold"])
-        elif record.kind == "invoke.throttled":
-            throttles += 1
+def numbers(service: LambdaService, metrics: Metrics, function: str) -> Text:
+    """A few live numbers for one function, with CloudWatch's names where they exist."""
+    total = metrics.total(function)
     config = service.functions[function]
     limit = (
         config.reserved_concurrency
@@ -107,15 +98,15 @@ def numbers(service: LambdaService, function: str) -> Text:
         for e in service.async_events.values()
         if e.function == function and e.state in ("queued", "waiting")
     )
-    text = Text()
     parts = [
-        ("Invocations", sum(ends.values()), "bold"),
-        ("Errors", ends["error"] + ends["timeout"] + ends["exit"], "bold red"),
-        ("Throttles", throttles, "bold yellow"),
-        ("Cold starts", cold, "bold cyan"),
+        ("Invocations", total.invocations, "bold"),
+        ("Errors", total.errors, "bold red"),
+        ("Throttles", total.throttles, "bold yellow"),
+        ("Cold starts", total.cold_starts, "bold cyan"),
         ("Concurrent", f"{service.in_flight[function]}/{limit}", "bold"),
         ("Async queued", queued, "bold"),
     ]
+    text = Text()
     for i, (name, value, style) in enumerate(parts):
         if i:
             text.append("  ")
@@ -232,11 +223,7 @@ def log_line(time_ms: float, message: str) -> Text:
         for i, part in enumerate(message.rstrip("\t").split("\t")):
             text.append(
                 ("  " if i else "") + part,
-                "magenta"
-                if "Init Duration" in part
-                else "bright_black"
-                if i
-                else "blue",
+                "cyan" if "Init Duration" in part else "bright_black" if i else "blue",
             )
     elif message.startswith("[ERROR]") or "Task timed out" in message:
         text.append(message, "red")

@@ -72,19 +72,34 @@ def test_export_import(tmp_path: Path) -> None:
     [
         ({"step": "abc"}, "step is 'abc'; it must be a whole number, 0 or more"),
         ({"step": -5}, "step is -5; it must be a whole number, 0 or more"),
-        ({"predictions": {"warm-start": "x"}}, "predictions is {'warm-start': 'x'}; it must be an object of step id to a number"),
+        (
+            {"predictions": {"warm-start": "x"}},
+            "predictions is {'warm-start': 'x'}; it must be an object of step id to a number",
+        ),
         ({"completed": "yes"}, "completed is 'yes'; it must be true or false"),
     ],
 )
-def test_hand_edited_fields_are_refused_by_name(tmp_path: Path, lesson: dict[str, object], message: str) -> None:
+def test_hand_edited_fields_are_refused_by_name(
+    tmp_path: Path, lesson: dict[str, object], message: str
+) -> None:
     store = ProgressStore("ada", home=tmp_path)
     store.folder.mkdir(parents=True)
-    doc = {"format": "lambdalab-progress", "version": 1, "lessons": {"first-invocation": lesson}}
+    doc = {
+        "format": "lambdalab-progress",
+        "version": 1,
+        "lessons": {"first-invocation": lesson},
+    }
     store.path.write_text(json.dumps(doc))
     loaded = store.load()
     assert loaded.lessons == {}
     assert message in loaded.notice
     bad = tmp_path / "import.json"
     bad.write_text(json.dumps(doc))
-    with pytest.raises(ProgressError, match=message.replace("(", r"\(").replace(")", r"\)").replace("{", r"\{").replace("}", r"\}")):
+    with pytest.raises(
+        ProgressError,
+        match=message.replace("(", r"\(")
+        .replace(")", r"\)")
+        .replace("{", r"\{")
+        .replace("}", r"\}"),
+    ):
         store.import_(bad)

@@ -26,13 +26,13 @@ def test_failed_check_explains_in_lambda_terms(tmp_path: Path) -> None:
         assert not first.passed
         assert (
             first.detail
-            == "Needs at least 1 cold successful invocation(s) of hello; the lab shows 0. So far: nothing yet."
+            == "Needs at least 1 cold successful invocation of hello; the lab shows 0. So far: nothing yet."
         )
         session.service.run_until_done(session.invoke("hello", "no-name"))
         [first] = session.evaluate(lesson.steps[0])
         assert (
             first.detail
-            == "Needs at least 1 cold successful invocation(s) of hello; the lab shows 0. So far: 1 error (cold)."
+            == "Needs at least 1 cold successful invocation of hello; the lab shows 0. So far: error (cold) ×1."
         )
         error_step = lesson.steps[2]
         results = session.evaluate(error_step)

@@ -358,15 +358,21 @@ def test_updating_code_retires_warm_environments(
     assert service.functions["demo-fn"].timeout_s == 5
 
 
-def test_real_time_spent_elsewhere_counts_toward_the_wall_guard(make_function: MakeFunction) -> None:
+def test_real_time_spent_elsewhere_counts_toward_the_wall_guard(
+    make_function: MakeFunction,
+) -> None:
     # The UI polls briefly (wait 0) and credits the real time between its ticks.
     svc = LambdaService(wall_guard_s=2.0)
     try:
-        make_function("def handler(event, context):\n    while True:\n        pass\n", svc=svc)
+        make_function(
+            "def handler(event, context):\n    while True:\n        pass\n", svc=svc
+        )
         inv = svc.invoke("demo-fn", {})
         while not any(e.state == "busy" for e in svc.environments["demo-fn"]):
             svc.run(until_ms=svc.now_ms + 1000, wait_s=0.2)  # through the init phase
-        assert svc.waiting_on_code  # the handler is looping; at most 0.2 s waited so far
+        assert (
+            svc.waiting_on_code
+        )  # the handler is looping; at most 0.2 s waited so far
         assert svc.run(until_ms=svc.now_ms + 100, wait_s=0.0, credit_s=0.6) is False
         assert svc.run(until_ms=svc.now_ms + 100, wait_s=0.0, credit_s=0.6) is False
         svc.run(until_ms=svc.now_ms + 5000, wait_s=0.0, credit_s=0.6)
@@ -376,9 +382,13 @@ def test_real_time_spent_elsewhere_counts_toward_the_wall_guard(make_function: M
         svc.close()
 
 
-def test_effects_reach_the_effect_handler_when_the_invocation_ends(service: LambdaService, make_function: MakeFunction) -> None:
+def test_effects_reach_the_effect_handler_when_the_invocation_ends(
+    service: LambdaService, make_function: MakeFunction
+) -> None:
     seen: list[tuple[str, str, list[dict[str, object]], float]] = []
-    service.effect_handler = lambda fn, rid, effects: seen.append((fn, rid, effects, service.now_ms))
+    service.effect_handler = lambda fn, rid, effects: seen.append(
+        (fn, rid, effects, service.now_ms)
+    )
     make_function("def handler(event, context):\n    return 1\n")
     inv = service.run_until_done(service.invoke("demo-fn", {}))
     assert seen == []  # no effects recorded, no call

@@ -56,6 +56,8 @@ async def test_hidden_lesson_screen_stops_ticking_r39(app_factory: AppFactory) -
         moved = screen.session.service.now_ms
         assert moved > 0  # the lab runs while visible
         await pilot.press("f1")
+        await pilot.pause(0.1)  # let the help screen cover the lesson
+        moved = screen.session.service.now_ms
         await pilot.pause(0.5)
         assert screen.session.service.now_ms == moved
         await pilot.press("escape")

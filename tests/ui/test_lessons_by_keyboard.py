@@ -114,16 +114,30 @@ async def play(pilot: Pilot[None], screen: LessonScreen, action: Action) -> None
         )
         await pilot.press("c")
         editor = pilot.app.screen.query_one(TextArea)
-        editor.select_all()
         text = screen.lesson.solution_files[p["file"]]
-        for line_number, line in enumerate(text.split("\n")):
-            if line_number:
-                await pilot.press("enter")
-                await pilot.press("shift+home", "delete") if editor.cursor_location[
-                    1
-                ] else None
-            if line:
-                await pilot.press(*line)
+        old, new = editor.text.split("\n"), text.split("\n")
+        if len(old) == len(new):
+            # Retype only the lines that differ, as a learner fixing a line would.
+            for number, (before, after) in enumerate(zip(old, new, strict=True)):
+                if before == after:
+                    continue
+                # home lands after the indentation (the editor's smart home)
+                indent = len(before) - len(before.lstrip())
+                await pilot.press("ctrl+home", *["down"] * number, "home", "shift+end")
+                if after[:indent] != before[:indent]:
+                    await pilot.press("home", "shift+end")
+                    indent = 0
+                rest = after[indent:]
+                await pilot.press(*rest) if rest else await pilot.press("delete")
+        else:
+            editor.select_all()
+            for number, line in enumerate(new):
+                if number:
+                    await pilot.press("enter")
+                    if editor.cursor_location[1]:
+                        await pilot.press("shift+home", "delete")
+                if line:
+                    await pilot.press(*line)
         await pilot.press("ctrl+s", "escape")
         assert pilot.app.screen is screen
         assert screen.session.code(p["file"]) == text

@@ -78,6 +78,11 @@ class CourseMapScreen(Screen[None]):
         app = self.lab_app
         lesson = app.course.lesson(app.progress.current or "")
         line = self.query_one("#continue", Static)
+        if all(app.progress.lesson(item.id).completed for item in app.course.lessons):
+            line.update(
+                "[b green]✔ You have completed the course.[/b green] [dim]Any lesson can be replayed.[/dim]"
+            )
+            return
         if lesson is None:
             line.update(
                 "[b]Start with lesson 1.[/b] [dim]↑↓ choose · enter opens[/dim]"

@@ -25,7 +25,7 @@ from textual.widgets import (
 
 from lambdalab.course.model import Lesson, Step
 from lambdalab.course.progress import LessonProgress
-from lambdalab.course.session import LabSession
+from lambdalab.course.session import LabSession, plural
 from lambdalab.engine.service import Invocation
 from lambdalab.errors import LambdaLabError
 from lambdalab.ui import render
@@ -35,8 +35,12 @@ from lambdalab.ui.panels import PANELS, load_panels
 if TYPE_CHECKING:
     from lambdalab.ui.app import LambdaLabApp
 
-TICK_S = 0.1
-"""10 Hz: smooth enough to watch, cheap enough to idle (PITFALLS R41)."""
+REVEAL_MARKER = "<!-- after-prediction -->"
+"""In step text, what follows this line is shown only after the learner predicts."""
+TICK_S = 0.05
+"""20 Hz: smooth to watch; a tick with nothing new only redraws the status line."""
+CHECK_EVERY_S = 0.25
+"""Checks re-run at most 4 times a second while the lab changes (each scans the trace)."""
 WAIT_FOR_CODE_S = 0.05
 """How long one tick may wait for handler code before drawing again."""
 
@@ -63,6 +67,8 @@ class LessonScreen(Screen[None]):
         Binding("b", "burst('sync')", "Burst", show=False),
         Binding("B", "burst('async')", "Async burst", show=False),
         Binding("v", "toggle_view", "Lesson/Lab", show=False),
+        Binding("pagedown", "scroll_text(1)", "Text down", show=False),
+        Binding("pageup", "scroll_text(-1)", "Text up", show=False),
         Binding("right_square_bracket", "tab(1)", "Next tab", show=False),
         Binding("left_square_bracket", "tab(-1)", "Previous tab", show=False),
         Binding("escape", "leave", "Map", show=False),
@@ -85,6 +91,9 @@ class LessonScreen(Screen[None]):
         self._last_tick = 0.0
         self._seen_records = 0
         self._drawn_revision = -1
+        self._checked_at = 0.0
+        self._code_since = 0.0
+        self._status_text = ""
         load_panels()
         self.panels: list[Widget] = [
             cls(id=cls.__name__.lower())
@@ -211,10 +220,17 @@ class LessonScreen(Screen[None]):
             self.notify("Nothing is scheduled: the lab is idle.")
         else:
             service.run(until_ms=nxt)
-        self.draw_lab()
+        self.draw_lab(force=True)
 
     def action_pause(self) -> None:
         self.pacer.paused = not self.pacer.paused
+        if self._timer is not None:
+            # A paused lab with no code running has nothing to draw: stop ticking.
+            if self.pacer.paused and not self.session.service.waiting_on_code:
+                self._timer.pause()
+            else:
+                self._last_tick = time.monotonic()
+                self._timer.resume()
         self.draw_lab(force=True)
 
     def action_faster(self) -> None:
@@ -232,7 +248,7 @@ class LessonScreen(Screen[None]):
         if predict is None or self.step.id in self.session.answers:
             return False
         how = (
-            "press 1-9 for your choice"
+            f"press 1-{len(predict.choices)} for your choice"
             if predict.choices
             else "type a number and press enter"
         )
@@ -304,7 +320,18 @@ class LessonScreen(Screen[None]):
 
     def action_next_event(self) -> None:
         self.event_index = (self.event_index + 1) % len(self.session.event_names)
+        if self.has_class("narrow") and not self.has_class("show-lab"):
+            payload = render.json_text(self.lesson.lab.events[self.event])
+            self.notify(f"{self.event}: {payload[:60]}", title="Next event", timeout=3)
         self.draw_lab(force=True)
+
+    def action_scroll_text(self, pages: int) -> None:
+        """Page the lesson text up or down without leaving the lab."""
+        scroll = self.query_one("#text-scroll", VerticalScroll)
+        if pages > 0:
+            scroll.scroll_page_down()
+        else:
+            scroll.scroll_page_up()
 
     def action_next_function(self) -> None:
         self.function_index = (self.function_index + 1) % len(self.lesson.lab.functions)
@@ -343,23 +370,49 @@ class LessonScreen(Screen[None]):
 
     def show_step(self) -> None:
         """Draw the current step: text, prediction, task and hints."""
-        step = self.step
         self.remove_class("show-lab")
         total = len(self.lesson.steps)
         self.state.step = self.step_index
         self.lab_app.save_progress()
         self.sub_title = f"step {self.step_index + 1} of {total}"
-        done = sum(1 for s in self.lesson.steps if s.id in self.state.passed_steps)
-        tasks = sum(1 for s in self.lesson.steps if s.checks)
-        self.query_one("#step-title", Static).update(
-            f"[b]Step {self.step_index + 1} of {total}[/b]  [dim]{done}/{tasks} tasks done · "
-            "n next · p back · h hint[/dim]"
-        )
-        self.query_one("#step-text", Markdown).update(step.text)
+        self.draw_title()
+        self.query_one("#predict-input", Input).value = ""
+        self.draw_text()
         self.query_one("#text-scroll", VerticalScroll).scroll_home(animate=False)
         self.draw_predict()
         self.draw_checks()
         self.draw_hints()
+
+    def draw_title(self) -> None:
+        """The step line: where the learner is, tasks done, the keys to move on."""
+        total = len(self.lesson.steps)
+        tasks = sum(1 for s in self.lesson.steps if s.checks)
+        done = sum(
+            1 for s in self.lesson.steps if s.checks and s.id in self.state.passed_steps
+        )
+        progress = f"{done}/{tasks} tasks done · " if tasks else ""
+        moves = "n next · p back · " if total > 1 else ""
+        self.query_one("#step-title", Static).update(
+            f"[b]Step {self.step_index + 1} of {total}[/b]  "
+            f"[dim]{progress}{moves}h hint · F1 help[/dim]"
+        )
+
+    def draw_text(self) -> None:
+        """The step's Markdown; what follows the reveal marker waits for the prediction."""
+        text = self.step.text
+        if REVEAL_MARKER in text:
+            before, after = text.split(REVEAL_MARKER, 1)
+            if (
+                self.step.predict is not None
+                and self.step.id not in self.session.answers
+            ):
+                text = (
+                    before
+                    + "\n*The rest of this step appears once you commit to a prediction.*\n"
+                )
+            else:
+                text = before + after
+        self.query_one("#step-text", Markdown).update(text)
 
     def draw_predict(self) -> None:
         predict = self.step.predict
@@ -432,6 +485,7 @@ class LessonScreen(Screen[None]):
         self.session.answer(self.step.id, value)
         self.state.predictions[self.step.id] = value
         self.lab_app.save_progress()
+        self.draw_text()
         self.draw_predict()
         self.draw_checks()
 
@@ -446,6 +500,15 @@ class LessonScreen(Screen[None]):
             )
             return
         results = self.session.evaluate(step)
+        if step.id in self.state.passed_steps and not all(r.passed for r in results):
+            box.update(
+                "[green]✔ You completed this task earlier.[/green] [dim]The lab has started "
+                "afresh; do it again if you like, or press n.[/dim]"
+            )
+            self.query_one("#task-line", Static).update(
+                "[green]✔ task done earlier: press n[/green]  [dim](v: lesson text)[/dim]"
+            )
+            return
         done = sum(r.passed for r in results)
         first_open = next((r for r in results if not r.passed), None)
         summary = (
@@ -476,14 +539,18 @@ class LessonScreen(Screen[None]):
         if not newly:
             return
         self.state.passed_steps.extend(newly)
+        self.draw_title()
         if self.step.id in newly:
-            self.notify("Step done! Press n to go on.", title="✔ " + self.step.title)
+            self.notify(
+                "Step done! Press n to go on.", title="✔ " + self.step.title, timeout=4
+            )
             self.draw_predict()
         tasks = {s.id for s in self.lesson.steps if s.checks}
         if tasks <= set(self.state.passed_steps) and not self.state.completed:
             self.state.completed = True
             self.notify(
-                "Every task is done. The last step shows the recap; press n there to move on.",
+                "Every task is done. On the last step, press n for the recap; escape "
+                "there takes you to the next lesson.",
                 title=f"Lesson complete: {self.lesson.title}",
             )
         self.lab_app.save_progress()
@@ -496,7 +563,7 @@ class LessonScreen(Screen[None]):
         if remaining > 0:
             text += (
                 "\n" if text else ""
-            ) + f"[dim]{remaining} hint(s) left: press h.[/dim]"
+            ) + f"[dim]{plural(remaining, 'hint')} left: press h.[/dim]"
         if self.state.completed and self.step_index == len(self.lesson.steps) - 1:
             text += (
                 "\n\n"
@@ -599,7 +666,7 @@ class LessonScreen(Screen[None]):
             render.environments(service.environments[self.function], width)
         )
         self.query_one("#numbers", Static).update(
-            render.numbers(service, self.function)
+            render.numbers(service, session.metrics, self.function)
         )
         self.query_one("#invocations", Static).update(
             render.invocation_rows(session.history, service, self._event_names, limit=6)
@@ -615,14 +682,26 @@ class LessonScreen(Screen[None]):
         self.query_one("#response", Static).update(render.response_view(latest))
         for panel in self.panels:
             panel.refresh_lab(session)  # type: ignore[attr-defined]
-        if session.revision != self._drawn_revision:
+        due = force or time.monotonic() - self._checked_at >= CHECK_EVERY_S
+        if session.revision != self._drawn_revision and due:
             self._drawn_revision = session.revision
+            self._checked_at = time.monotonic()
             self.draw_checks()
 
     def _draw_status(self) -> None:
         service = self.session.service
+        if not service.waiting_on_code:
+            self._code_since = 0.0
         if service.waiting_on_code:
+            if not self._code_since:
+                self._code_since = time.monotonic()
+            waited = time.monotonic() - self._code_since
             state = "[b cyan]⧗ running handler code[/b cyan]"
+            if waited >= 0.5:
+                state += (
+                    f" [dim]{waited:.1f} s of real time; code that never returns "
+                    "becomes a timeout[/dim]"
+                )
         elif self.pacer.paused or not self.live:
             state = (
                 "[b yellow]❚❚ paused[/b yellow]"
@@ -631,7 +710,10 @@ class LessonScreen(Screen[None]):
             )
         else:
             state = "[b green]▶ running[/b green]"
-        self.query_one("#lab-status", Static).update(
+        text = (
             f"{state}  [b]{self.pacer.speed:g}x[/b]  virtual time "
             f"{render.elapsed_text(service.now_ms)}  [dim]{render.clock_text(service)}[/dim]"
         )
+        if text != self._status_text:
+            self._status_text = text
+            self.query_one("#lab-status", Static).update(text)

@@ -1,4 +1,8 @@
-"""Your first Lambda handler, now safe when the event has no name."""
+"""Your first Lambda handler.
+
+Module-level code (like GREETINGS below) runs once, when an execution
+environment starts: that is the init phase of a cold start.
+"""
 
 GREETINGS = 0
 
