@@ -236,3 +236,18 @@ async def test_http_lesson_completed_with_the_keyboard(
     app_factory: AppFactory,
 ) -> None:
     await play_lesson(app_factory, "multi-header-responses", {})
+
+
+async def test_a_hidden_tab_catches_up_when_shown(app_factory: AppFactory) -> None:
+    app = app_factory(open_lesson="s3-uploads")
+    async with app.run_test(size=(110, 32)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, LessonScreen)
+        await pilot.press("2")
+        screen.session.triggers.upload("q1")  # while the Lab tab is shown
+        screen.draw_lab(force=True)
+        activity = screen.query_one("#activity", Static)
+        assert "uploads/Q1 summary (final).csv" not in text_of(activity)
+        await open_tab(pilot, screen, BucketPanel)
+        await pilot.pause()
+        assert "you: put 'uploads/Q1 summary (final).csv'" in text_of(activity)

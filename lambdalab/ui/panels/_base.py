@@ -65,6 +65,12 @@ class KeyPanel(Vertical, can_focus=True):
 
     def on_show(self) -> None:
         self.focus()
+        self.call_after_refresh(self._catch_up)
+
+    def _catch_up(self) -> None:
+        """Draw what happened while another tab was shown."""
+        if self.session is not None:
+            self.refresh_lab(self.session)
 
     def on_blur(self) -> None:
         self.call_after_refresh(self._reclaim_focus)
@@ -75,8 +81,13 @@ class KeyPanel(Vertical, can_focus=True):
             self.focus()
 
     def refresh_lab(self, session: LabSession) -> None:
-        """Remember the session; subclasses redraw."""
+        """Remember the session; subclasses redraw (only while shown: see ``hidden``)."""
         self.session = session
+
+    @property
+    def hidden(self) -> bool:
+        """True while another tab is shown: redrawing now would only cost layouts."""
+        return not self.is_on_screen
 
     def _locked(self) -> bool:
         """True while the step waits for a prediction (the lab is locked until then)."""

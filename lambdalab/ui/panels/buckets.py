@@ -148,6 +148,10 @@ class BucketPanel(KeyPanel):
             self._told = 0  # a new session, or the lab was reset
             self.forget()
         super().refresh_lab(session)
+        if self.hidden:
+            if session.triggers.activity[self._told :]:
+                self._announce(session.triggers.activity)  # refusals are told anyway
+            return
         triggers = session.triggers
         selected = self._selected()
         self.put(

@@ -190,6 +190,8 @@ class HttpPanel(KeyPanel):
 
     def refresh_lab(self, session: LabSession) -> None:
         super().refresh_lab(session)
+        if self.hidden:
+            return
         triggers = session.triggers
         http = session.lesson.lab.http
         if http is None:

@@ -177,6 +177,8 @@ class SchedulePanel(KeyPanel):
 
     def refresh_lab(self, session: LabSession) -> None:
         super().refresh_lab(session)
+        if self.hidden:
+            return
         rule = self._rule()
         if rule is None:
             return
