@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 from rich.console import Group
@@ -90,6 +91,7 @@ def field_view(expression: str, bad: tuple[str, ...] = ()) -> Text:
 def calendar_strip(rule: LabRule, today: date, days: int) -> Text:
     """Fires per day for the coming days, in the rule's zone; today reversed."""
     counts = rule.day_counts(today, days)
+    label = Text(f"fires per day ({rule.zone_label} days)", "b")
     head, dates, fires = Text("      "), Text("      "), Text("fires ")
     for offset, count in enumerate(counts):
         day = today + timedelta(days=offset)
@@ -99,7 +101,7 @@ def calendar_strip(rule: LabRule, today: date, days: int) -> Text:
         shown = "·" if count == 0 else ("99+" if count >= 99 else str(count))
         colour = "dim" if count == 0 else ("green" if rule.enabled else "yellow")
         fires.append(f"{shown:<4}", colour)
-    return Text("\n").join([head, dates, fires])
+    return Text("\n").join([label, head, dates, fires])
 
 
 @register
@@ -282,6 +284,11 @@ class SchedulePanel(KeyPanel):
             text.append(f"\n  {_when(fire.at, rule.timezone)}  ", "")
             text.append(fire.request_id[:8], "dim")
             text.append(f"  {state}{attempts}", style)
+        if rule.fires:
+            event = session.service.async_events.get(rule.fires[-1].request_id)
+            if event is not None:
+                text.append("\nthe latest event document\n", "b")
+                text.append(json.dumps(json.loads(event.payload), indent=2), "cyan")
         return text
 
     # -- keys ------------------------------------------------------------------------
