@@ -314,6 +314,20 @@ async def play_async(pilot: Pilot[None], screen: LessonScreen, action: Action) -
             await pilot.press("down")
         while screen.session.service.queue(name).messages:
             await pilot.press("R")
+    elif action.do == "write":
+        # pasted, as in the trigger lessons: typing it is tested for lessons 1-4
+        function = next(
+            f.name
+            for f in screen.lesson.lab.functions
+            if f.handler and f.handler.startswith(p["file"])
+        )
+        while screen.function != function:
+            await pilot.press("f")
+        await pilot.press("c")
+        pilot.app.copy_to_clipboard(screen.lesson.solution_files[p["file"]])
+        await pilot.press("f7", "ctrl+v", "ctrl+s", "escape")
+        assert pilot.app.screen is screen
+        assert screen.session.code(p["file"]) == screen.lesson.solution_files[p["file"]]
     elif action.do == "duplicates":
         await open_tab(pilot, screen, TimelinePanel)
         for _ in range(5):
