@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.markdown import Markdown
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Markdown, OptionList, Static
+from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from lambdalab.course.model import Lesson
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 
 class CourseMapScreen(Screen[None]):
     """Choose a lesson; marks show done (✔), in progress (▶) and new (·)."""
+
+    CSS_PATH = "course_map.tcss"
 
     BINDINGS = [
         Binding("enter", "open", "Open lesson", show=True, priority=True),
@@ -40,7 +43,9 @@ class CourseMapScreen(Screen[None]):
                 yield Static(id="continue")
                 yield OptionList(id="lessons")
             with VerticalScroll(id="map-right"):
-                yield Markdown(id="lesson-info")
+                # One Static with a Rich renderable: far cheaper to lay out than a
+                # Markdown widget, which the map would rebuild on every highlight.
+                yield Static(id="lesson-info")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -100,8 +105,8 @@ class CourseMapScreen(Screen[None]):
     ) -> None:
         lesson = self.lab_app.course.lesson(event.option.id or "")
         if lesson is not None:
-            self.query_one("#lesson-info", Markdown).update(
-                _describe(lesson, self.lab_app)
+            self.query_one("#lesson-info", Static).update(
+                Markdown(_describe(lesson, self.lab_app))
             )
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

@@ -15,6 +15,8 @@ from lambdalab.ui.screens.dialogs import ConfirmScreen
 class EditorScreen(Screen[None]):
     """A Python editor for one file; ctrl+s saves (a deployment), escape returns."""
 
+    CSS_PATH = "editor.tcss"
+
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", priority=True),
         Binding("escape", "close", "Back to the lab", priority=True),

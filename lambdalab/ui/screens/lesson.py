@@ -48,6 +48,8 @@ WAIT_FOR_CODE_S = 0.05
 class LessonScreen(Screen[None]):
     """The lesson text on the left, the live lab on the right."""
 
+    CSS_PATH = "lesson.tcss"
+
     BINDINGS = [
         Binding("i", "invoke('sync')", "Invoke"),
         Binding("a", "invoke('async')", "Async"),

@@ -28,6 +28,8 @@ FIELDS: tuple[tuple[str, str, bool], ...] = (
 class SettingsScreen(ModalScreen[None]):
     """A form of the function's settings; enter applies, escape closes."""
 
+    CSS_PATH = "settings.tcss"
+
     BINDINGS = [
         Binding("escape", "close", "Close"),
         Binding("ctrl+s", "apply", "Apply", priority=True),
