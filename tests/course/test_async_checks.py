@@ -100,7 +100,7 @@ def test_queue_check_says_what_is_still_on_its_way() -> None:
 
 def _copy(tmp_path: Path) -> Path:
     target = tmp_path / "lesson"
-    shutil.copytree(bundled_lessons_path() / "08-retries-dlq", target)
+    shutil.copytree(bundled_lessons_path() / "05-retries-dlq", target)
     return target
 
 
