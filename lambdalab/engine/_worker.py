@@ -352,8 +352,8 @@ def _do_init(msg: dict[str, Any]) -> dict[str, Any]:
                 [],
             ),
         }
-    except SystemExit:
-        status = {"status": "exit"}
+    except SystemExit as exc:
+        status = {"status": "exit", "code": _exit_code(exc)}
     except BaseException as exc:
         # An exception in module code is reported as itself, with an empty requestId.
         status = {
@@ -394,8 +394,8 @@ def _do_invoke(msg: dict[str, Any]) -> dict[str, Any]:
             reply = {"status": "ok", "payload": payload}
     except _Deadline:
         reply = {"status": "timeout"}
-    except SystemExit:
-        reply = {"status": "exit"}
+    except SystemExit as exc:
+        reply = {"status": "exit", "code": _exit_code(exc)}
     except BaseException as exc:
         if CLOCK.deadline_ms is not None and CLOCK.now_ms >= CLOCK.deadline_ms:
             reply = {"status": "timeout"}
@@ -406,6 +406,13 @@ def _do_invoke(msg: dict[str, Any]) -> dict[str, Any]:
     reply["output"] = CAPTURE.take(start)
     _take_effects(reply)
     return reply
+
+
+def _exit_code(exc: SystemExit) -> int:
+    """The status sys.exit would give the process: None is 0, text is 1."""
+    if exc.code is None:
+        return 0
+    return exc.code if isinstance(exc.code, int) else 1
 
 
 def _die_with_parent() -> None:

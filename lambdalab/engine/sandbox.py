@@ -24,6 +24,11 @@ _live: weakref.WeakSet[HandlerProcess] = weakref.WeakSet()
 class ProcessGone(Exception):
     """The handler process ended without answering (it exited or crashed)."""
 
+    def __init__(self, returncode: int | None) -> None:
+        super().__init__(returncode)
+        self.returncode = returncode
+        """The exit status, or minus the signal number that ended it."""
+
 
 class HandlerProcess:
     """One execution environment's Python process, spoken to in JSON lines."""
@@ -65,8 +70,12 @@ class HandlerProcess:
             return None
         line = stdout.readline()
         if not line:
+            try:
+                self._proc.wait(timeout=1)  # it is exiting: let it say how
+            except subprocess.TimeoutExpired:
+                pass
             self.kill()
-            raise ProcessGone
+            raise ProcessGone(self._proc.returncode)
         reply: dict[str, Any] = json.loads(line)
         return reply
 

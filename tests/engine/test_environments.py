@@ -198,15 +198,24 @@ def test_blocking_call_becomes_a_timeout(
 def test_sys_exit_is_runtime_exit_error_1_4(
     service: LambdaService, make_function: MakeFunction
 ) -> None:
-    make_function("import sys\ndef handler(event, context):\n    sys.exit(1)\n")
-    inv = service.run_until_done(service.invoke("demo-fn", {}))
+    # LAMBDA-FACTS 1.4: Runtime.ExitError, REPORT ends with its Status and Error Type.
+    # A failing status is named, as AWS does (RIC issue #94: "exit status 1").
+    make_function(
+        "import sys\ndef handler(event, context):\n    sys.exit(event['code'])\n"
+    )
+    inv = service.run_until_done(service.invoke("demo-fn", {"code": 1}))
     assert inv.response is not None
     assert inv.response.json() == {
         "errorType": "Runtime.ExitError",
-        "errorMessage": f"RequestId: {inv.request_id} Error: Runtime exited without providing a reason",
+        "errorMessage": f"RequestId: {inv.request_id} Error: Runtime exited with error: exit status 1",
     }
     report = next(m for m in logs_of(service, inv.request_id) if m.startswith("REPORT"))
     assert report.endswith("\tStatus: error\tError Type: Runtime.ExitError\t")
+    clean = service.run_until_done(service.invoke("demo-fn", {"code": 0}))
+    assert clean.response is not None
+    assert clean.response.json()["errorMessage"] == (
+        f"RequestId: {clean.request_id} Error: Runtime exited without providing a reason"
+    )
 
 
 def test_hard_process_exit_is_runtime_exit_error(
@@ -215,9 +224,9 @@ def test_hard_process_exit_is_runtime_exit_error(
     make_function("import os\ndef handler(event, context):\n    os._exit(3)\n")
     inv = service.run_until_done(service.invoke("demo-fn", {}))
     assert inv.outcome == "exit"
-    assert (
-        inv.response is not None
-        and inv.response.json()["errorType"] == "Runtime.ExitError"
+    assert inv.response is not None
+    assert inv.response.json()["errorMessage"].endswith(
+        "Error: Runtime exited with error: exit status 3"
     )
 
 
@@ -393,3 +402,19 @@ def test_effects_reach_the_effect_handler_when_the_invocation_ends(
     inv = service.run_until_done(service.invoke("demo-fn", {}))
     assert seen == []  # no effects recorded, no call
     assert inv.ended_ms is not None
+
+
+def test_calls_made_by_module_code_reach_the_effect_handler(
+    service: LambdaService, make_function: MakeFunction
+) -> None:
+    seen: list[tuple[str, str, list[dict[str, object]]]] = []
+    service.effect_handler = lambda fn, rid, effects: seen.append((fn, rid, effects))
+    make_function(
+        "import boto3\n"
+        "boto3.client('s3').put_object(Bucket='example-bucket', Key='boot.txt', Body=b'hi')\n"
+        "def handler(event, context):\n    return 1\n"
+    )
+    service.run_until_done(service.invoke("demo-fn", {}))
+    assert [(fn, rid) for fn, rid, _ in seen] == [("demo-fn", "")]
+    assert seen[0][2][0]["action"] == "PutObject"
+    assert seen[0][2][0]["key"] == "boot.txt"
