@@ -671,7 +671,12 @@ class LessonScreen(Screen[None]):
             render.numbers(service, session.metrics, self.function)
         )
         self.query_one("#invocations", Static).update(
-            render.invocation_rows(session.history, service, self._event_names, limit=6)
+            render.invocation_rows(
+                session.history,
+                service,
+                self._event_names,
+                limit=3 if self.has_class("narrow") else 6,
+            )
         )
         latest: Invocation | None = next(
             (
