@@ -152,7 +152,8 @@ async def play(port: int, debug_port: int, shots: Path) -> dict[str, Any]:
                 await cdp.send(
                     "Input.dispatchMouseEvent",
                     type=kind,
-                    x=300,
+                    # the description pane: a click on the list would choose a lesson
+                    x=1100,
                     y=300,
                     button="left",
                     clickCount=1,
