@@ -33,6 +33,8 @@ from lambdalab.course.model import (
     Prediction,
     Step,
 )
+from lambdalab.course.ops_checks import CHECK_KEYS as OPS_CHECK_KEYS
+from lambdalab.course.ops_checks import validate_check as validate_ops_check
 from lambdalab.course.trigger_specs import (
     ACTION_KEYS,
     CHECK_KEYS,
@@ -438,6 +440,7 @@ def _load_check(doc: _Doc, raw: Any, where: str, functions: set[str]) -> Check:
         "prediction": ("step",),
         **CHECK_KEYS,
         **ASYNC_CHECK_KEYS,
+        **OPS_CHECK_KEYS,
     }[kind]
     params = {k: v for k, v in raw.items() if k not in ("type", "goal", "explain")}
     doc.only(params, allowed, where)
@@ -462,6 +465,8 @@ def _load_check(doc: _Doc, raw: Any, where: str, functions: set[str]) -> Check:
             raise doc.fail(
                 f"{where}.pattern", f"is not a valid regular expression: {exc}."
             ) from None
+    if kind in OPS_CHECK_KEYS:
+        validate_ops_check(doc, kind, params, where)
     return Check(
         kind,
         doc.text_of(raw, "goal", where),

@@ -18,6 +18,8 @@ CHECK_TYPES = (
     "bucket",
     "effects",
     "async",
+    "metric",
+    "cost",
 )
 OUTCOMES = ("success", "error", "timeout", "exit", "throttled", "accepted")
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from lambdalab.course.async_checks import check_async, check_queue
 from lambdalab.course.model import Check, Lesson, Step
+from lambdalab.course.ops_checks import check_cost, check_metric
 from lambdalab.course.triggers import LabTriggers
 from lambdalab.engine.metrics import Metrics
 from lambdalab.engine.model import Account, DurationModel, FunctionConfig
@@ -431,6 +432,12 @@ class LabSession:
 
     def _check_effects(self, p: dict[str, Any]) -> tuple[bool, str]:
         return self.triggers.check_effects(p)
+
+    def _check_metric(self, p: dict[str, Any]) -> tuple[bool, str]:
+        return check_metric(self.metrics, p)
+
+    def _check_cost(self, p: dict[str, Any]) -> tuple[bool, str]:
+        return check_cost(self.metrics, p)
 
     def _check_prediction(self, p: dict[str, Any]) -> tuple[bool, str]:
         if p["step"] in self.answers:
