@@ -47,6 +47,8 @@ async def step_time(pilot: Pilot[None], screen: LessonScreen, seconds: float) ->
     """Press '.' until virtual time has moved ``seconds`` (or nothing is left to run)."""
     service = screen.session.service
     target = service.now_ms + seconds * 1000
+    while target - service.now_ms > 60_000 and not service.waiting_on_code:
+        await pilot.press("greater_than_sign")  # a minute at a time over long waits
     while service.now_ms < target or service.waiting_on_code:
         nxt = service.loop.peek()
         if not service.waiting_on_code and (nxt is None or nxt > target):

@@ -58,6 +58,7 @@ class LessonScreen(Screen[None]):
         Binding("plus,equals_sign", "faster", "Faster"),
         Binding("minus", "slower", "Slower"),
         Binding("full_stop", "step_once", "Step", show=False),
+        Binding("greater_than_sign", "skip_minute", "Skip 1 min", show=False),
         Binding("h", "hint", "Hint"),
         Binding("n", "next_step", "Next"),
         Binding("p", "previous_step", "Back", show=False),
@@ -222,6 +223,13 @@ class LessonScreen(Screen[None]):
             self.notify("Nothing is scheduled: the lab is idle.")
         else:
             service.run(until_ms=nxt)
+        self.draw_lab(force=True)
+
+    def action_skip_minute(self) -> None:
+        """Jump one virtual minute ahead, running everything that falls due on the way."""
+        self.run_lab(60_000.0)
+        while self.session.service.waiting_on_code:
+            self.session.service.run(until_ms=self.session.service.now_ms, wait_s=None)
         self.draw_lab(force=True)
 
     def action_pause(self) -> None:
