@@ -35,6 +35,45 @@ def register(sub: Any) -> None:
         help="also answer Lambda's Invoke API on 127.0.0.1:PORT, for the AWS CLI and "
         "boto3 (--endpoint-url http://127.0.0.1:PORT)",
     )
+    config = parser.add_argument_group(
+        "the function (like CreateFunction and its event-invoke config)"
+    )
+    config.add_argument(
+        "--timeout", type=int, metavar="S", help="Timeout in seconds (default 3)"
+    )
+    config.add_argument(
+        "--memory", type=int, metavar="MB", help="MemorySize (default 128)"
+    )
+    config.add_argument(
+        "--reserved", type=int, metavar="N", help="ReservedConcurrentExecutions"
+    )
+    config.add_argument(
+        "--dlq", metavar="QUEUE", help="a dead-letter queue for failed async events"
+    )
+    config.add_argument(
+        "--on-success",
+        metavar="TARGET",
+        help="on-success destination: a queue or event-bus/NAME",
+    )
+    config.add_argument(
+        "--on-failure",
+        metavar="TARGET",
+        help="on-failure destination: a queue or event-bus/NAME",
+    )
+    triggers = parser.add_argument_group("triggers")
+    triggers.add_argument(
+        "--schedule", metavar="EXPR", help="an EventBridge rule, e.g. 'rate(5 minutes)'"
+    )
+    triggers.add_argument(
+        "--api",
+        choices=["rest", "http", "alb"],
+        help="an HTTP front door (the HTTP tab)",
+    )
+    triggers.add_argument(
+        "--multi-value",
+        action="store_true",
+        help="with --api alb: multi-value headers on",
+    )
     parser.set_defaults(handler=run_lab)
 
 
@@ -49,7 +88,33 @@ def open_course(args: argparse.Namespace) -> int:
 def run_lab(args: argparse.Namespace) -> int:
     from lambdalab.course.freeplay import free_play_course
 
-    course = free_play_course(args.handler_spec, args.event, args.name)
+    names = {
+        "timeout": "timeout_s",
+        "memory": "memory_mb",
+        "reserved": "reserved_concurrency",
+        "dlq": "dead_letter_queue",
+        "on_success": "on_success",
+        "on_failure": "on_failure",
+    }
+    settings = {
+        key: getattr(args, option)
+        for option, key in names.items()
+        if getattr(args, option, None) is not None
+    }
+    course = free_play_course(
+        args.handler_spec,
+        args.event,
+        args.name,
+        settings=settings,
+        schedule=args.schedule,
+        api=args.api,
+        multi_value=args.multi_value,
+    )
+    lab_function = course.lessons[0].lab.functions[0]
+    # Validate the settings now, as CreateFunction would, before the app opens.
+    from lambdalab.engine.model import FunctionConfig
+
+    FunctionConfig(lab_function.name, **lab_function.settings)
     store = ProgressStore(learner_name(args))
     return _run(
         course,

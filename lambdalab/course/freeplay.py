@@ -5,14 +5,59 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from lambdalab.course.loader import bundled_lessons_path
-from lambdalab.course.model import Action, Course, LabFunction, LabSpec, Lesson, Step
+from lambdalab.course.model import (
+    Action,
+    Course,
+    HttpRequestSpec,
+    HttpSpec,
+    LabFunction,
+    LabSpec,
+    Lesson,
+    ScheduleSpec,
+    Step,
+)
 from lambdalab.errors import HandlerError
+from lambdalab.triggers.schedule import parse_schedule
+
+SAMPLE_REQUESTS = (
+    HttpRequestSpec("home", "GET", "/"),
+    HttpRequestSpec(
+        "two-cookies",
+        "GET",
+        "/items",
+        "x=1&x=2",
+        (("Cookie", "a=1"), ("Cookie", "b=2"), ("Accept", "application/json")),
+    ),
+    HttpRequestSpec(
+        "post-json",
+        "POST",
+        "/items",
+        "",
+        (("Content-Type", "application/json"),),
+        '{"name": "Ada"}',
+    ),
+)
+"""Requests the HTTP tab offers in free play: plain, repeated names, a body."""
 
 
-def free_play_course(spec: str, event_files: list[str], name: str | None) -> Course:
-    """Build the lab for ``FILE.py:function`` with the given event files."""
+def free_play_course(
+    spec: str,
+    event_files: list[str],
+    name: str | None,
+    *,
+    settings: dict[str, Any] | None = None,
+    schedule: str | None = None,
+    api: str | None = None,
+    multi_value: bool = False,
+) -> Course:
+    """Build the lab for ``FILE.py:function``: its events, settings and triggers.
+
+    ``settings`` are FunctionConfig fields (timeout, memory, reserved concurrency, a
+    DLQ, destinations); ``schedule`` adds an EventBridge rule; ``api`` a front door.
+    """
     path_text, sep, function = spec.rpartition(":")
     if not sep or not path_text.endswith(".py") or not function.isidentifier():
         raise HandlerError(
@@ -38,13 +83,27 @@ def free_play_course(spec: str, event_files: list[str], name: str | None) -> Cou
                 f"Event file {item} is not valid JSON: {exc.msg} at line {exc.lineno}."
             ) from None
     text = (bundled_lessons_path() / "free-play.md").read_text(encoding="utf-8")
+    schedules: tuple[ScheduleSpec, ...] = ()
+    if schedule is not None:
+        parse_schedule(schedule)  # refused here with the field and the reason
+        schedules = (ScheduleSpec("my-rule", schedule, function_name),)
+    if api is not None and api not in ("rest", "http", "alb"):
+        raise HandlerError(f"Front door {api!r} is not rest, http or alb.")
+    http = HttpSpec(api, function_name, multi_value, SAMPLE_REQUESTS) if api else None
     lab = LabSpec(
         functions=(
-            LabFunction(function_name, f"{path.name}:{function}", editable=True),
+            LabFunction(
+                function_name,
+                f"{path.name}:{function}",
+                editable=True,
+                settings=dict(settings or {}),
+            ),
         ),
         events=events,
         seed=1,
         speed=10.0,
+        schedules=schedules,
+        http=http,
     )
     lesson = Lesson(
         id="free-play",

@@ -226,10 +226,15 @@ class LessonScreen(Screen[None]):
         self.draw_lab(force=True)
 
     def action_skip_minute(self) -> None:
-        """Jump one virtual minute ahead, running everything that falls due on the way."""
-        self.run_lab(60_000.0)
-        while self.session.service.waiting_on_code:
-            self.session.service.run(until_ms=self.session.service.now_ms, wait_s=None)
+        """Jump one virtual minute ahead, running everything that falls due on the way.
+
+        Handler code met on the way is waited for (each call within the wall guard).
+        """
+        service = self.session.service
+        try:
+            service.run(until_ms=service.now_ms + 60_000.0, wait_s=None)
+        except LambdaLabError as exc:
+            self.notify(str(exc), title="The lab stopped", severity="error")
         self.draw_lab(force=True)
 
     def action_pause(self) -> None:
