@@ -35,6 +35,13 @@ from lambdalab.course.model import (
 )
 from lambdalab.course.ops_checks import CHECK_KEYS as OPS_CHECK_KEYS
 from lambdalab.course.ops_checks import validate_check as validate_ops_check
+from lambdalab.course.security import ACTION_KEYS as SECURITY_ACTION_KEYS
+from lambdalab.course.security import CHECK_KEYS as SECURITY_CHECK_KEYS
+from lambdalab.course.security import LAB_KEYS as SECURITY_LAB_KEYS
+from lambdalab.course.security import (
+    check_security_references,
+    load_lab_security,
+)
 from lambdalab.course.trigger_specs import (
     ACTION_KEYS,
     CHECK_KEYS,
@@ -56,6 +63,7 @@ ACTIONS = (
     "answer",
     *ACTION_KEYS,
     *ASYNC_ACTION_KEYS,
+    *SECURITY_ACTION_KEYS,
 )
 FUNCTION_SETTINGS = (
     "memory_mb",
@@ -247,6 +255,7 @@ def load_lesson(folder: Path) -> Lesson:
     )
     check_references(doc, lab, steps, solution)
     check_async_references(doc, lab, steps, solution)
+    check_security_references(doc, lab, steps, solution)
     return Lesson(
         id=lesson_id,
         title=doc.text_of(data, "title", ""),
@@ -279,6 +288,7 @@ def _load_lab(doc: _Doc, folder: Path, raw: Any) -> tuple[LabSpec, dict[str, str
             "burst",
             *LAB_KEYS,
             *ASYNC_LAB_KEYS,
+            *SECURITY_LAB_KEYS,
         ),
         "lab",
     )
@@ -344,6 +354,7 @@ def _load_lab(doc: _Doc, folder: Path, raw: Any) -> tuple[LabSpec, dict[str, str
         burst,
         **triggers,
         **load_lab_async(doc, raw),
+        **load_lab_security(doc, raw, {f.name for f in functions}, folder),
     )
     return spec, files
 
@@ -441,6 +452,7 @@ def _load_check(doc: _Doc, raw: Any, where: str, functions: set[str]) -> Check:
         **CHECK_KEYS,
         **ASYNC_CHECK_KEYS,
         **OPS_CHECK_KEYS,
+        **SECURITY_CHECK_KEYS,
     }[kind]
     params = {k: v for k, v in raw.items() if k not in ("type", "goal", "explain")}
     doc.only(params, allowed, where)
@@ -545,6 +557,8 @@ def _load_solution(
             doc.only(params, ACTION_KEYS[do], where)  # references: check_references
         elif do in ASYNC_ACTION_KEYS:
             doc.only(params, ASYNC_ACTION_KEYS[do], where)  # check_async_references
+        elif do in SECURITY_ACTION_KEYS:
+            doc.only(params, SECURITY_ACTION_KEYS[do], where)  # check_security_...
         actions.append(Action(do, params))
     return tuple(actions), solution_files
 

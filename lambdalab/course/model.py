@@ -20,6 +20,9 @@ CHECK_TYPES = (
     "async",
     "metric",
     "cost",
+    "role",
+    "policy",
+    "environment",
 )
 OUTCOMES = ("success", "error", "timeout", "exit", "throttled", "accepted")
 
@@ -155,6 +158,50 @@ class UploadSpec:
 
 
 @dataclass(frozen=True)
+class RoleStatementSpec:
+    """A candidate statement of a function's execution role (identity-based policy)."""
+
+    function: str
+    action: str
+    """``service:Action``, ``*`` allowed (``s3:*``)."""
+    resource: str
+    """An ARN pattern, ``*`` allowed (``arn:aws:s3:::photos/thumbs/*``)."""
+    granted: bool = False
+
+
+@dataclass(frozen=True)
+class InvokePermissionSpec:
+    """A candidate statement of a function's resource-based policy (who may invoke)."""
+
+    function: str
+    principal: str
+    """A service principal such as ``s3.amazonaws.com``."""
+    source_arn: str = ""
+    """The ``aws:SourceArn`` condition; empty allows any source of that service."""
+    granted: bool = False
+
+
+@dataclass(frozen=True)
+class EnvironmentSpec:
+    """A named set of environment variables the learner can apply to a function."""
+
+    name: str
+    function: str
+    variables: dict[str, str]
+
+
+@dataclass(frozen=True)
+class SecuritySpec:
+    """``[lab.security]``: execution roles, resource policies, variables and keys."""
+
+    role: tuple[RoleStatementSpec, ...] = ()
+    invoke: tuple[InvokePermissionSpec, ...] = ()
+    environments: tuple[EnvironmentSpec, ...] = ()
+    kms_keys: tuple[str, ...] = ()
+    """Customer managed key ARNs the learner can choose (``KMSKeyArn``)."""
+
+
+@dataclass(frozen=True)
 class LabSpec:
     """The lab a lesson opens with."""
 
@@ -173,6 +220,8 @@ class LabSpec:
     """Named S3 operations, in the lesson's order."""
     duplicates: float = 0.0
     """The duplicate-delivery knob: the chance the async queue delivers twice."""
+    security: SecuritySpec | None = None
+    """Execution roles, invoke permissions, environment sets and KMS keys."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from typing import Any, Literal
 from lambdalab.course.async_checks import check_async, check_queue
 from lambdalab.course.model import Check, Lesson, Step
 from lambdalab.course.ops_checks import check_cost, check_metric
+from lambdalab.course.security import ACTION_KEYS as SECURITY_ACTIONS
+from lambdalab.course.security import CallRecord, LabSecurity
 from lambdalab.course.triggers import LabTriggers
 from lambdalab.engine.metrics import Metrics
 from lambdalab.engine.model import Account, DurationModel, FunctionConfig
@@ -60,6 +62,14 @@ class LabSession:
         self.duplicate_rate = lesson.lab.duplicates
         """The duplicate-delivery knob; kept across a reset of the lab."""
         self._ensure_workspace()
+        self.security = LabSecurity(
+            lesson.lab.security,
+            workspace,
+            account_id=Account(**lesson.lab.account).account_id,
+            now_ms=lambda: self.service.now_ms,
+            configure=self.configure,
+        )
+        """Execution roles, invoke permissions, variables and keys (kept on reset)."""
         self.service = self._build()
         self.triggers = self._build_triggers()
         """The lab's schedules, HTTP front door and S3 buckets."""
@@ -91,8 +101,18 @@ class LabSession:
 
     def _build_triggers(self) -> LabTriggers:
         return LabTriggers(
-            self.lesson.lab, self.service, adopt=self._adopt, changed=self._bump
+            self.lesson.lab,
+            self.service,
+            adopt=self._adopt,
+            changed=self._bump,
+            authorize=self._authorize,
         )
+
+    def _authorize(self, function: str, principal: str, source_arn: str) -> str | None:
+        denied = self.security.authorize(function, principal, source_arn)
+        if denied:
+            self.revision += 1
+        return denied
 
     def _adopt(self, inv: Invocation) -> None:
         """Show an invocation a trigger started (a fire, a delivery, a request)."""
@@ -124,6 +144,8 @@ class LabSession:
         """Start the lab again: a fresh service, the learner's code as it is now."""
         self.service.close()
         self.service = self._build()
+        self.security.role_changed_ms.clear()  # virtual time starts again
+        self.security.denials.clear()
         self.history.clear()
         self.triggers = self._build_triggers()
         self.revision += 1
@@ -258,6 +280,9 @@ class LabSession:
                 self.redrive(p["queue"], p.get("function"))
             elif action.do == "duplicates":
                 self.set_duplicates(float(p["rate"]))
+            elif action.do in SECURITY_ACTIONS:
+                self.security.replay(action.do, p)
+                self.revision += 1
             else:
                 self._replay_trigger(action.do, p)
             passed |= self.passed_steps()
@@ -438,6 +463,20 @@ class LabSession:
 
     def _check_cost(self, p: dict[str, Any]) -> tuple[bool, str]:
         return check_cost(self.metrics, p)
+
+    def _check_role(self, p: dict[str, Any]) -> tuple[bool, str]:
+        calls = [
+            CallRecord(r.time_ms, r.function, r.action, r.resource, r.outcome)
+            for r in self.triggers.effects
+        ]
+        return self.security.check_role(p, calls)
+
+    def _check_policy(self, p: dict[str, Any]) -> tuple[bool, str]:
+        return self.security.check_policy(p)
+
+    def _check_environment(self, p: dict[str, Any]) -> tuple[bool, str]:
+        config = self.service.function(str(p["function"]))
+        return self.security.check_environment(p, dict(config.environment or {}))
 
     def _check_prediction(self, p: dict[str, Any]) -> tuple[bool, str]:
         if p["step"] in self.answers:

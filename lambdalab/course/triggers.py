@@ -249,7 +249,8 @@ class BucketActivity:
     time_ms: float
     bucket: str
     kind: str
-    """``put``, ``copy``, ``delete``, ``delivery``, ``refused``, ``failed``, ``brake``."""
+    """``put``, ``copy``, ``delete``, ``delivery``, ``refused``, ``denied``, ``failed``,
+    ``brake``."""
     key: str
     text: str
     function: str = ""
@@ -270,7 +271,8 @@ class EffectRecord:
     resource: str
     """The ARN it touched, e.g. ``arn:aws:s3:::photos/thumbs/cat.jpg``."""
     outcome: str
-    """``applied``, ``refused`` (loop guard) or ``failed`` (with ``detail``)."""
+    """``applied``, ``refused`` (loop guard), ``denied`` (execution role: AccessDenied)
+    or ``failed`` (with ``detail``)."""
     detail: str = ""
 
 
@@ -287,9 +289,12 @@ class LabTriggers:
         *,
         adopt: Callable[[Invocation], None] | None = None,
         changed: Callable[[], None] | None = None,
+        authorize: Callable[[str, str, str], str | None] | None = None,
     ) -> None:
         self.lab = lab
         self.service = service
+        self._authorize = authorize or (lambda _f, _p, _s: None)
+        """The functions' resource-based policies: None, or why an invoke is denied."""
         self._adopt = adopt or (lambda _inv: None)
         self._changed = changed or (lambda: None)
         self._held = False
@@ -395,6 +400,17 @@ class LabTriggers:
         if not rule.enabled:
             return
         account = self.service.account
+        # A classic rule invokes as events.amazonaws.com under the function's resource
+        # policy; a Scheduler schedule uses its own execution role instead.
+        source = (
+            f"arn:aws:events:{account.region}:{account.account_id}:rule/{rule.name}"
+        )
+        if not rule.scheduler and self._authorize(
+            rule.function, "events.amazonaws.com", source
+        ):
+            self._changed()
+            self._arm(rule, when)
+            return
         event_id = _uuid(f"{rule.name}/{when.isoformat()}")
         event = scheduled_event(
             rule=rule.name,
@@ -648,6 +664,16 @@ class LabTriggers:
                     )
                 )
                 continue
+            denied = self._authorize(
+                delivery.function_name,
+                "s3.amazonaws.com",
+                f"arn:aws:s3:::{bucket.name}",
+            )
+            if denied:
+                self._problem(
+                    bucket.name, op.key, "denied", denied, delivery.function_name
+                )
+                continue
             inv = self.service.invoke(
                 delivery.function_name,
                 delivery.event,
@@ -702,6 +728,18 @@ class LabTriggers:
                 )
             )
 
+        if effect.get("denied"):
+            # The sandbox refused it (execution role): the handler got AccessDenied.
+            keep("denied", str(effect["denied"]))
+            self._problem(
+                name,
+                key,
+                "denied",
+                f"{function}: AccessDenied for {action} {key!r} (execution role)",
+                function,
+                request_id,
+            )
+            return
         if effect.get("service") != "s3":
             keep(
                 "failed", f"the lab does not know the service {effect.get('service')!r}"

@@ -11,14 +11,21 @@ checked like botocore checks parameters and recorded as an *effect*; the worker
 returns the effects with the invocation's reply and the lab applies them to its
 buckets when the invocation ends. Anything else raises ``NotImplementedError`` that
 says what the lab supports, so a handler never silently does nothing.
+
+When the lab gives a function an execution role (a JSON file the worker names with
+``use_role_file``), each call is first matched against the role's statements: a call
+no statement allows raises ``ClientError`` ``AccessDenied`` with IAM's message, at
+call time as on AWS, and is recorded as an effect with ``"denied"`` set.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as _dt
+import fnmatch
 import hashlib
 import io
+import json
 import os
 import types
 from collections.abc import Callable
@@ -35,6 +42,12 @@ EFFECTS: list[dict[str, Any]] = []
 
 _CLOCK: list[Callable[[], float]] = [lambda: 0.0]
 """The environment's virtual clock in epoch ms, set by ``install``."""
+
+_OPEN = open
+"""The real ``open``: the worker later maps /tmp paths for handler code."""
+
+_ROLE_FILE: list[str] = [""]
+"""The lab's execution-role file (empty: no role is enforced)."""
 
 SUPPORTED = "boto3.client('s3') with put_object, copy_object and delete_object"
 
@@ -77,6 +90,52 @@ class ClientError(Exception):
         )
         self.response = error_response
         self.operation_name = operation_name
+
+
+def use_role_file(path: str) -> None:
+    """Enforce the execution roles the lab writes to ``path`` (read at each call)."""
+    _ROLE_FILE[0] = path
+
+
+def _role() -> dict[str, object] | None:
+    """This function's role: ``{"arn", "allow": [[action, resource], ...]}`` or None.
+
+    Read at each call, so a statement granted or revoked in the lab applies at once.
+    """
+    if not _ROLE_FILE[0]:
+        return None
+    try:
+        with _OPEN(_ROLE_FILE[0], encoding="utf-8") as file:
+            roles = json.load(file)
+    except (OSError, ValueError):
+        return None
+    role = roles.get(os.environ.get("AWS_LAMBDA_FUNCTION_NAME", ""))
+    return role if isinstance(role, dict) else None
+
+
+def _authorize(
+    operation: str, needs: list[tuple[str, str]], effect: dict[str, Any]
+) -> None:
+    """Refuse the call unless the role allows every (action, resource) it needs."""
+    role = _role()
+    if role is None:
+        return
+    allow = [tuple(pair) for pair in role.get("allow", [])]  # type: ignore[union-attr]
+    for action, resource in needs:
+        if any(
+            fnmatch.fnmatchcase(action, a) and fnmatch.fnmatchcase(resource, r)
+            for a, r in allow
+        ):
+            continue
+        message = (
+            f"User: {role.get('session', '?')} is not authorized to perform: {action} "
+            f'on resource: "{resource}" because no identity-based policy allows the '
+            f"{action} action"
+        )
+        EFFECTS.append({**effect, "denied": message, "iam_action": action})
+        raise ClientError(
+            {"Error": {"Code": "AccessDenied", "Message": message}}, operation
+        )
 
 
 class ParamValidationError(Exception):
@@ -168,6 +227,10 @@ def _copy_source(source: Any) -> tuple[str, str]:
     )
 
 
+def _arn(params: dict[str, Any]) -> str:
+    return f"arn:aws:s3:::{params['Bucket']}/{params['Key']}"
+
+
 class _Meta:
     def __init__(self, region_name: str) -> None:
         self.region_name = region_name
@@ -191,6 +254,7 @@ class S3Client:
             "key": params["Key"],
             "size": len(data),
         }
+        _authorize("PutObject", [("s3:PutObject", _arn(params))], effect)
         if len(data) <= BODY_KEEP_BYTES:
             effect["body_b64"] = base64.b64encode(data).decode("ascii")
         EFFECTS.append(effect)
@@ -205,16 +269,20 @@ class S3Client:
             )
         _check(params, _COPY_PARAMS)
         source_bucket, source_key = _copy_source(params["CopySource"])
-        EFFECTS.append(
-            {
-                "service": "s3",
-                "action": "CopyObject",
-                "bucket": params["Bucket"],
-                "key": params["Key"],
-                "source_bucket": source_bucket,
-                "source_key": source_key,
-            }
-        )
+        effect = {
+            "service": "s3",
+            "action": "CopyObject",
+            "bucket": params["Bucket"],
+            "key": params["Key"],
+            "source_bucket": source_bucket,
+            "source_key": source_key,
+        }
+        needs = [
+            ("s3:GetObject", f"arn:aws:s3:::{source_bucket}/{source_key}"),
+            ("s3:PutObject", _arn(params)),
+        ]
+        _authorize("CopyObject", needs, effect)
+        EFFECTS.append(effect)
         return {
             "ResponseMetadata": _metadata(200),
             "CopyObjectResult": {
@@ -225,14 +293,14 @@ class S3Client:
     def delete_object(self, **params: Any) -> dict[str, Any]:
         """DeleteObject: removed in the lab when the invocation ends."""
         _check(params, _DELETE_PARAMS)
-        EFFECTS.append(
-            {
-                "service": "s3",
-                "action": "DeleteObject",
-                "bucket": params["Bucket"],
-                "key": params["Key"],
-            }
-        )
+        effect = {
+            "service": "s3",
+            "action": "DeleteObject",
+            "bucket": params["Bucket"],
+            "key": params["Key"],
+        }
+        _authorize("DeleteObject", [("s3:DeleteObject", _arn(params))], effect)
+        EFFECTS.append(effect)
         return {"ResponseMetadata": _metadata(204)}
 
     def __getattr__(self, name: str) -> Any:

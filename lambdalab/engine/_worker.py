@@ -12,7 +12,9 @@ blocking, and every clock the handler can read reports the simulated instant. Pa
 ``import boto3`` gives the lab's stand-in (``_boto3_shim.py``, loaded from this folder
 without importing lambdalab). The S3 writes a handler makes are returned with the reply
 as ``effects``, a list of ``{"service": "s3", "action": "PutObject", "bucket", "key",
-"size", ...}`` in call order, for the lab to apply to its buckets.
+"size", ...}`` in call order, for the lab to apply to its buckets. A call the
+function's execution role (``ROLE_FILE`` in the code folder) does not allow raises
+AccessDenied in the handler and comes back as an effect marked ``denied``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from typing import Any
 _REAL_OPEN = builtins.open
 _WORKER_FILE = os.path.abspath(__file__)
 _SHIM_FILE = os.path.join(os.path.dirname(_WORKER_FILE), "_boto3_shim.py")
+ROLE_FILE = ".lambdalab-iam.json"
+"""Execution roles the lab grants, beside the code; absent means no role is enforced."""
 
 
 class _Deadline(BaseException):
@@ -275,8 +279,8 @@ def _frames(exc: BaseException) -> list[str]:
     """The stack as Lambda prints it: user frames only, paths under /var/task."""
     frames = []
     for frame in traceback.extract_tb(exc.__traceback__):
-        if os.path.abspath(frame.filename) == _WORKER_FILE:
-            continue
+        if os.path.abspath(frame.filename) in (_WORKER_FILE, _SHIM_FILE):
+            continue  # the lab's own frames (the sandbox boto3 stands in for botocore)
         if frame.filename.startswith(_State.code_dir + os.sep):
             frame.filename = "/var/task/" + frame.filename[len(_State.code_dir) + 1 :]
         frames.append(frame)
@@ -299,6 +303,9 @@ def _do_init(msg: dict[str, Any]) -> dict[str, Any]:
     start = CLOCK.now_ms
     code_dir = os.path.abspath(msg["code_dir"])
     _State.code_dir = code_dir
+    if _State.shim is not None:
+        # The lab's execution roles, if it has any (course layer, LabSecurity).
+        _State.shim.use_role_file(os.path.join(code_dir, ROLE_FILE))
     rel_path, func_name = msg["file"], msg["function"]
     module_name = rel_path[:-3].replace("/", ".")
     _State.module_name = module_name
