@@ -310,19 +310,22 @@ class LabSecurity:
         account_id: str,
         now_ms: Callable[[], float],
         configure: Callable[[str, str, Any], None],
+        calls_so_far: Callable[[], int] = lambda: 0,
     ) -> None:
         self.spec = spec or SecuritySpec()
         self.workspace = workspace
         self.account_id = account_id
         self._now = now_ms
         self._configure = configure
+        self._calls_so_far = calls_so_far
         self.role = list(self.spec.role)
         self.role_granted = [s.granted for s in self.role]
         self.invoke = list(self.spec.invoke)
         self.invoke_granted = [s.granted for s in self.invoke]
         self.kms: dict[str, str] = {}
         """Function -> customer managed key ARN; absent: the AWS managed key."""
-        self.role_changed_ms: dict[str, float] = {}
+        self.role_changed_at: dict[str, int] = {}
+        """Function -> how many calls the lab had recorded when its role changed."""
         self.refusals: list[tuple[str, str]] = []
         """(environment set, Lambda's message) for every refused update."""
         self.denials: list[Denial] = []
@@ -359,7 +362,7 @@ class LabSecurity:
     def set_role(self, index: int, granted: bool) -> None:
         """Grant or revoke one candidate statement; it applies to the next call."""
         self.role_granted[index] = granted
-        self.role_changed_ms[self.role[index].function] = self._now()
+        self.role_changed_at[self.role[index].function] = self._calls_so_far()
         self.write_roles()
         self.revision += 1
 
@@ -470,10 +473,14 @@ class LabSecurity:
     def check_role(
         self, p: dict[str, Any], calls: Sequence[CallRecord]
     ) -> tuple[bool, str]:
-        """Least privilege: every call allowed, every grant used, none too broad."""
+        """Least privilege: every call allowed, every grant used, none too broad.
+
+        ``calls`` are all the lab recorded, in order; only those made since the
+        function's role last changed count.
+        """
         function = str(p["function"])
-        since = self.role_changed_ms.get(function, 0.0)
-        recent = [c for c in calls if c.function == function and c.time_ms >= since]
+        since = self.role_changed_at.get(function, 0)
+        recent = [c for c in calls[since:] if c.function == function]
         if not recent:
             return False, (
                 f"{function} has made no AWS call since its role last changed; "

@@ -68,6 +68,7 @@ class LabSession:
             account_id=Account(**lesson.lab.account).account_id,
             now_ms=lambda: self.service.now_ms,
             configure=self.configure,
+            calls_so_far=lambda: len(self.triggers.effects),
         )
         """Execution roles, invoke permissions, variables and keys (kept on reset)."""
         self.service = self._build()
@@ -144,7 +145,7 @@ class LabSession:
         """Start the lab again: a fresh service, the learner's code as it is now."""
         self.service.close()
         self.service = self._build()
-        self.security.role_changed_ms.clear()  # virtual time starts again
+        self.security.role_changed_at.clear()  # the new lab records calls afresh
         self.security.denials.clear()
         self.history.clear()
         self.triggers = self._build_triggers()
