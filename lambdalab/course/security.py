@@ -505,15 +505,18 @@ class LabSecurity:
                 )
         for s in granted:
             used = [pair for pair in pairs if covers(s.action, s.resource, pair)]
-            for c in self.role:
+            for narrower in self.role:
                 if (
-                    c.function == function
-                    and _breadth(c) < _breadth(s)
-                    and all(covers(c.action, c.resource, pair) for pair in used)
+                    narrower.function == function
+                    and _breadth(narrower) < _breadth(s)
+                    and all(
+                        covers(narrower.action, narrower.resource, pair)
+                        for pair in used
+                    )
                 ):
                     return False, (
                         f"{s.action} on {s.resource} is broader than the calls "
-                        f"need: {c.action} on {c.resource} covers all of them. "
+                        f"need: {narrower.action} on {narrower.resource} covers all of them. "
                         "Grant the narrower statement instead."
                     )
         allowed = "; ".join(f"{s.action} on {s.resource}" for s in granted)
