@@ -120,7 +120,7 @@ def _authorize(
     role = _role()
     if role is None:
         return
-    allow = [tuple(pair) for pair in role.get("allow", [])]  # type: ignore[union-attr]
+    allow = [tuple(pair) for pair in role.get("allow", [])]  # type: ignore[union-attr,attr-defined]
     for action, resource in needs:
         if any(
             fnmatch.fnmatchcase(action, a) and fnmatch.fnmatchcase(resource, r)

@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import RenderableType
 from rich.text import Text
 from textual.containers import Vertical
+from textual.widget import NoScreen
 from textual.widgets import Static
 
 from lambdalab.course.session import LabSession
@@ -76,7 +77,13 @@ class KeyPanel(Vertical, can_focus=True):
         self.call_after_refresh(self._reclaim_focus)
 
     def _reclaim_focus(self) -> None:
-        focused = self.screen.focused
+        # Runs after a refresh: the lesson may have closed in between.
+        if not self.is_attached:
+            return
+        try:
+            focused = self.screen.focused
+        except NoScreen:
+            return
         if self.is_on_screen and (focused is None or not focused.is_on_screen):
             self.focus()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -97,6 +98,8 @@ class LessonScreen(Screen[None]):
         self._checked_at = 0.0
         self._code_since = 0.0
         self._status_text = ""
+        self._status_at = 0.0
+        self._logged_records = 0
         load_panels()
         self.panels: list[Widget] = [
             cls(id=cls.__name__.lower())
@@ -288,6 +291,15 @@ class LessonScreen(Screen[None]):
             )
         self.draw_lab(force=True)
 
+    def _focus_shown_tab(self) -> None:
+        """Give the keys back to the tab on show: its panel, or the lesson itself."""
+        active = self.query_one("#lab-tabs", TabbedContent).active
+        panel = next((p for p in self.panels if f"tab-{p.id}" == active), None)
+        if panel is not None:
+            panel.focus()
+        else:
+            self.set_focus(None)
+
     def action_tab(self, direction: int) -> None:
         """Show the next (or previous) tab of the lab."""
         tabs = self.query_one("#lab-tabs", TabbedContent)
@@ -355,6 +367,7 @@ class LessonScreen(Screen[None]):
     def action_reset_lab(self) -> None:
         self.session.reset()
         self._seen_records = 0
+        self._logged_records = 0
         self.query_one("#log", RichLog).clear()
         self.notify("The lab starts again: no environments, no invocations.")
         self.draw_lab(force=True)
@@ -407,6 +420,8 @@ class LessonScreen(Screen[None]):
         )
         progress = f"{done}/{tasks} tasks done · " if tasks else ""
         moves = "n next · p back · " if total > 1 else ""
+        if self.has_class("narrow"):
+            moves += "v lab · "
         self.query_one("#step-title", Static).update(
             f"[b]Step {self.step_index + 1} of {total}[/b]  "
             f"[dim]{progress}{moves}h hint · F1 help[/dim]"
@@ -438,6 +453,15 @@ class LessonScreen(Screen[None]):
         if predict is None:
             return
         answered = self.session.answers.get(self.step.id)
+        if (
+            answered is not None
+            and predict.choices
+            and not 0 <= int(answered) < len(predict.choices)
+        ):
+            # A saved answer from another version of the lesson: ask again.
+            self.session.answers.pop(self.step.id, None)
+            self.state.predictions.pop(self.step.id, None)
+            answered = None
         lines = [f"[b]{predict.question}[/b]"]
         if answered is None:
             if predict.choices:
@@ -494,7 +518,7 @@ class LessonScreen(Screen[None]):
             )
             return
         self._commit(int(value) if value.is_integer() else value)
-        self.query_one("#log", RichLog).focus()
+        self._focus_shown_tab()
 
     def _commit(self, value: float | int) -> None:
         self.session.answer(self.step.id, value)
@@ -513,6 +537,16 @@ class LessonScreen(Screen[None]):
             self.query_one("#task-line", Static).update(
                 "[dim]No task in this step (v: lesson text)[/dim]"
             )
+            return
+        if step.predict is not None and step.id not in self.session.answers:
+            # The checks' goals would give the prediction away: show them after it.
+            box.update(
+                "[dim]Commit to your prediction first; the task appears here.[/dim]"
+            )
+            self.query_one("#task-line", Static).update(
+                "[b]Predict first:[/b] the question is with the lesson text (v)"
+            )
+            self._record_passes()
             return
         results = self.session.evaluate(step)
         if step.id in self.state.passed_steps and not all(r.passed for r in results):
@@ -660,10 +694,13 @@ class LessonScreen(Screen[None]):
         if not changed:
             return
         log = self.query_one("#log", RichLog)
-        for record in service.trace.since(self._seen_records):
-            if record.kind == "log":
-                log.write(render.log_line(record.time_ms, record.data["message"]))
         self._seen_records = records
+        if self.query_one("#lab-tabs", TabbedContent).active == "tab-lab":
+            # Written only while shown: a hidden log would wrap lines at its minimum width.
+            for record in service.trace.since(self._logged_records):
+                if record.kind == "log":
+                    log.write(render.log_line(record.time_ms, record.data["message"]))
+            self._logged_records = records
         width = max(20, self.query_one("#envs", Static).size.width or 60)
         config = service.functions[self.function]
         reserved = (
@@ -675,7 +712,7 @@ class LessonScreen(Screen[None]):
             f"[b]λ {self.function}[/b]  [dim]{config.memory_mb} MB · timeout "
             f"{config.timeout_s} s · reserved {reserved}[/dim]\n"
             f"next event [b reverse] {self.event} [/b reverse] "
-            f"[dim]{render.json_text(self.lesson.lab.events[self.event])[:40]}  (e changes)[/dim]"
+            f"[dim]{escape(render.json_text(self.lesson.lab.events[self.event])[:40])}  (e changes)[/dim]"
         )
         self.query_one("#envs", Static).update(
             render.environments(service.environments[self.function], width)
@@ -718,10 +755,7 @@ class LessonScreen(Screen[None]):
             waited = time.monotonic() - self._code_since
             state = "[b cyan]⧗ running handler code[/b cyan]"
             if waited >= 0.5:
-                state += (
-                    f" [dim]{waited:.1f} s of real time; code that never returns "
-                    "becomes a timeout[/dim]"
-                )
+                state += f" [dim]{waited:.1f} s: a loop that never ends times out[/dim]"
         elif self.pacer.paused or not self.live:
             state = (
                 "[b yellow]❚❚ paused[/b yellow]"
@@ -734,6 +768,12 @@ class LessonScreen(Screen[None]):
             f"{state}  [b]{self.pacer.speed:g}x[/b]  virtual time "
             f"{render.elapsed_text(service.now_ms)}  [dim]{render.clock_text(service)}[/dim]"
         )
-        if text != self._status_text:
+        now = time.monotonic()
+        state_changed = text.split("  ", 1)[0] != self._status_text.split("  ", 1)[0]
+        # The clock alone changes 20 times a second; drawing it 4 times is enough.
+        if text != self._status_text and (
+            state_changed or now - self._status_at >= 0.25
+        ):
             self._status_text = text
+            self._status_at = now
             self.query_one("#lab-status", Static).update(text)
