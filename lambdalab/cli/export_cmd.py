@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,13 @@ def register(sub: Any) -> None:
     events.add_argument(
         "--s3", action="store_true", help="a new bucket whose uploads invoke it"
     )
-    events.add_argument("--s3-prefix", default="", metavar="PREFIX")
+    events.add_argument(
+        "--s3-prefix",
+        default="",
+        metavar="PREFIX",
+        help="the prefix filter of the --s3 bucket, and of a lesson's bucket "
+        "notification that has none and would invoke its function again (a loop)",
+    )
     events.add_argument("--s3-suffix", default="", metavar="SUFFIX")
     parser.set_defaults(handler=run_export)
 
@@ -91,7 +98,10 @@ def run_export(args: argparse.Namespace) -> int:
             description=f"lambdalab lesson {lesson.id}: {lesson.title}",
             events=lesson.lab.events,
             lab=lesson.lab,
+            solution=lesson.solution,
         )
+    for warning in export.warnings:
+        print(f"lambdalab: warning: {warning}", file=sys.stderr)
     written = sam.write(export, out)
     print(f"Wrote {len(written)} files to {out}:")
     for path in written:
