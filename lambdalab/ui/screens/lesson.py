@@ -771,9 +771,8 @@ class LessonScreen(Screen[None]):
         now = time.monotonic()
         state_changed = text.split("  ", 1)[0] != self._status_text.split("  ", 1)[0]
         # The clock alone changes 20 times a second; drawing it 4 times is enough.
-        if text != self._status_text and (
-            state_changed or now - self._status_at >= 0.25
-        ):
+        due = not self.live or state_changed or now - self._status_at >= 0.25
+        if text != self._status_text and due:
             self._status_text = text
             self._status_at = now
             self.query_one("#lab-status", Static).update(text)
