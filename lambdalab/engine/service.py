@@ -1642,6 +1642,13 @@ class LambdaService:
             raise ConfigError(
                 f"There is no queue {queue_name} in the lab; its queues are: {names}."
             )
+        if queue.kind == "eventbridge":
+            # A bus routes events to its rules' targets and keeps none to redrive.
+            raise ConfigError(
+                f"{queue_name} is an EventBridge bus: it stores no events, so there is "
+                "nothing to redrive. Redrive from a dead-letter queue or an SQS "
+                "destination instead."
+            )
         if message_ids is None:
             chosen = list(queue.messages)
         else:
