@@ -596,9 +596,9 @@ def _role_statements(
     if lab is None or lab.security is None or not lab.security.role:
         return {}
     granted = {(s.function, s.action, s.resource): s.granted for s in lab.security.role}
-    for action in solution:
-        if action.do == "grant":
-            p = action.params
+    for move in solution:
+        if move.do == "grant":
+            p = move.params
             key = (p["function"], p["action"], p["resource"])
             if key in granted:
                 granted[key] = bool(p.get("granted", True))

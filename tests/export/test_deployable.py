@@ -15,12 +15,10 @@ import yaml
 from cfnlint.api import lint_file
 
 from lambdalab.cli import main
-from lambdalab.course.loader import bundled_lessons_path, load_course
 from lambdalab.engine.model import FunctionConfig
 from lambdalab.errors import ConfigError
 from lambdalab.export import sam, scan
 
-COURSE = load_course(bundled_lessons_path())
 SUFFIX = {"Suffix": sam.STACK_SUFFIX}
 
 
@@ -335,19 +333,3 @@ def test_s3_calls_read_literal_buckets_and_key_heads() -> None:
         scan.S3Call("delete_object", "x.py", 4, None, "a/", False),
         scan.S3Call("get_object", "x.py", 5, None, "", False),
     ]
-
-
-# -- 5. no fixed physical names -------------------------------------------------------
-
-
-@pytest.mark.parametrize("lesson", [lesson.id for lesson in COURSE.lessons])
-def test_no_bundled_export_fixes_a_physical_name(lesson: str, tmp_path: Path) -> None:
-    args = ["--s3-prefix", "uploads/"] if lesson == "s3-uploads" else []
-    template = export(tmp_path, lesson, "--code", "solution", *args)
-    for resource in template["Resources"].values():
-        props = resource.get("Properties", {})
-        assert "FunctionName" not in props and "QueueName" not in props
-        for event in props.get("Events", {}).values():
-            assert "Name" not in event.get("Properties", {})
-        if "BucketName" in props:  # unique per stack: the stack id's last group
-            assert props["BucketName"]["Fn::Sub"][1] == SUFFIX

@@ -126,6 +126,14 @@ def test_every_bundled_lesson_exports_a_template_cfn_lint_accepts(
         ast.parse(code_file.read_text())  # the handler code is there and is Python
     for name in source.lab.events:
         assert (out / "events" / f"{name}.json").is_file()
+    # No fixed physical names: a second stack of the same export must not clash.
+    for resource in template["Resources"].values():
+        props = resource.get("Properties", {})
+        assert "FunctionName" not in props and "QueueName" not in props
+        for event in props.get("Events", {}).values():
+            assert "Name" not in event.get("Properties", {})
+        if "BucketName" in props:  # unique per stack: the stack id's last group
+            assert props["BucketName"]["Fn::Sub"][1] == {"Suffix": sam.STACK_SUFFIX}
 
 
 def test_every_option_together_passes_cfn_lint(tmp_path: Path, home: Path) -> None:
