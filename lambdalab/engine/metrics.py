@@ -90,7 +90,7 @@ class _Histogram:
         return high  # pragma: no cover - the loop always reaches the rank
 
 
-@dataclass
+@dataclass(slots=True)
 class Stat:
     """Sum, count, minimum and maximum of one metric in one bucket (CloudWatch's
     statistics)."""
@@ -120,7 +120,7 @@ class Stat:
         return self.sum / self.count if self.count else None
 
 
-@dataclass
+@dataclass(slots=True)
 class FunctionMinute:
     """One function's metrics for one minute (or, merged, for a whole run)."""
 
@@ -143,6 +143,28 @@ class FunctionMinute:
     """Billed milliseconds x memory MB, summed; exact, turned into GB-s on demand."""
     init_billed_mb_ms: int = 0
     """The same for the init phase of cold starts (billed since 2025-08, 3.3)."""
+
+    def count_end(self, failed: bool, duration_ms: float, billed_mb_ms: int) -> None:
+        """Count an invocation that started in this minute and has ended."""
+        self.invocations += 1
+        if failed:
+            self.errors += 1
+        # Stat.add and _Histogram.add inlined: this runs once per invocation.
+        stat = self.duration
+        stat.sum += duration_ms
+        stat.count += 1
+        if duration_ms > stat.maximum:
+            stat.maximum = duration_ms
+        if duration_ms < stat.minimum:
+            stat.minimum = duration_ms
+        key = (
+            int(_log(duration_ms / _SMALLEST_MS) / _LOG_GROWTH) + 1
+            if duration_ms > _SMALLEST_MS
+            else 0
+        )
+        counts = self.duration_histogram.counts
+        counts[key] = counts.get(key, 0) + 1
+        self.billed_mb_ms += billed_mb_ms
 
     def merge(self, other: FunctionMinute) -> None:
         """Add ``other``'s counts into this bucket."""
@@ -294,21 +316,21 @@ def estimate_cost(
 class _FunctionSeries:
     """Per-minute buckets of one function, with the current minute cached."""
 
-    __slots__ = ("minutes", "_last_key", "_last")
+    __slots__ = ("minutes", "last_key", "last")
 
     def __init__(self) -> None:
         self.minutes: dict[int, FunctionMinute] = {}
-        self._last_key = -1
-        self._last = FunctionMinute()
+        self.last_key = -1
+        self.last = FunctionMinute()
 
     def at(self, time_ms: float) -> FunctionMinute:
         key = int(time_ms // MINUTE_MS)
-        if key == self._last_key:
-            return self._last
+        if key == self.last_key:
+            return self.last
         bucket = self.minutes.get(key)
         if bucket is None:
             bucket = self.minutes[key] = FunctionMinute()
-        self._last_key, self._last = key, bucket
+        self.last_key, self.last = key, bucket
         return bucket
 
 
@@ -325,16 +347,24 @@ class Metrics:
 
     @classmethod
     def attach(cls, service: LambdaService) -> Metrics:
-        """Create a collector and subscribe it to ``service``'s trace."""
+        """Create a collector, subscribe it to ``service``'s trace and let the service
+        count into it the requests it does not record (trace detail ``metrics``)."""
         metrics = cls()
-        service.trace.subscribe(metrics)
+        metrics.attach_to(service)
         return metrics
 
+    def attach_to(self, service: LambdaService) -> None:
+        """Subscribe to ``service``'s trace and count what it does not record."""
+        service.trace.subscribe(self)
+        service.count_with(self)
+
     def _at(self, function: str, time_ms: float) -> FunctionMinute:
-        series = self._series.get(function)
-        if series is None:
-            series = self._series[function] = _FunctionSeries()
+        series = self._series.get(function) or self._new_series(function)
         return series.at(time_ms)
+
+    def _new_series(self, function: str) -> _FunctionSeries:
+        series = self._series[function] = _FunctionSeries()
+        return series
 
     def __call__(self, record: TraceRecord) -> None:
         kind = record.kind
@@ -344,27 +374,12 @@ class Metrics:
             bucket = self._at(
                 record.function, record.time_ms if started is None else started
             )
-            bucket.invocations += 1
-            if data["outcome"] != "success":
-                bucket.errors += 1
-            duration = data["duration_ms"]
-            # Stat.add and _Histogram.add inlined: this runs once per invocation.
-            stat = bucket.duration
-            stat.sum += duration
-            stat.count += 1
-            if duration > stat.maximum:
-                stat.maximum = duration
-            if duration < stat.minimum:
-                stat.minimum = duration
-            key = (
-                int(_log(duration / _SMALLEST_MS) / _LOG_GROWTH) + 1
-                if duration > _SMALLEST_MS
-                else 0
-            )
-            counts = bucket.duration_histogram.counts
-            counts[key] = counts.get(key, 0) + 1
             memory = data["memory_mb"]
-            bucket.billed_mb_ms += data["billed_ms"] * memory
+            bucket.count_end(
+                data["outcome"] != "success",
+                data["duration_ms"],
+                data["billed_ms"] * memory,
+            )
             if data["cold"]:
                 bucket.cold_starts += 1
                 init_ms = data["init_ms"]
@@ -372,23 +387,18 @@ class Metrics:
                     bucket.init_billed_mb_ms += math.ceil(init_ms) * memory
         elif kind == "invoke.start":
             data = record.data
-            bucket = self._at(record.function, record.time_ms)
-            in_flight = data.get("in_flight", 0)
-            if in_flight > bucket.concurrent_executions:
-                bucket.concurrent_executions = in_flight
-            if data.get("provisioned"):
-                bucket.provisioned_invocations += 1
-            age = data.get("age_ms")
-            if age is not None:
-                bucket.async_event_age.add(age)
-            unreserved = data.get("unreserved_in_flight", 0)
-            minute = int(record.time_ms // MINUTE_MS)
-            if unreserved > self._unreserved.get(minute, 0):
-                self._unreserved[minute] = unreserved
+            self.count_start(
+                record.function,
+                record.time_ms,
+                data.get("in_flight", 0),
+                data.get("provisioned", False),
+                data.get("unreserved_in_flight", 0),
+                data.get("age_ms"),
+            )
         elif kind == "invoke.throttled":
-            self._at(record.function, record.time_ms).throttles += 1
+            self.count_throttle(record.function, record.time_ms)
         elif kind == "invoke.spillover":
-            self._at(record.function, record.time_ms).spillover_invocations += 1
+            self.count_spillover(record.function, record.time_ms)
         elif kind == "async.received":
             self._at(record.function, record.time_ms).async_events_received += 1
         elif kind == "async.dropped":
@@ -400,6 +410,41 @@ class Metrics:
             if not record.data.get("delivered", True):
                 bucket = self._at(record.function, record.time_ms)
                 bucket.destination_delivery_failures += 1
+
+    # -- counting: from records, or directly from the service's counted path ----------
+
+    def count_start(
+        self,
+        function: str,
+        time_ms: float,
+        in_flight: int,
+        provisioned: bool,
+        unreserved_in_flight: int,
+        age_ms: float | None = None,
+    ) -> FunctionMinute:
+        """An invocation started with ``in_flight`` requests of its function running.
+
+        Returns the minute it counts in, where ``count_end`` will count its end."""
+        series = self._series.get(function) or self._new_series(function)
+        key = int(time_ms // MINUTE_MS)
+        bucket = series.last if key == series.last_key else series.at(time_ms)
+        if in_flight > bucket.concurrent_executions:
+            bucket.concurrent_executions = in_flight
+        if provisioned:
+            bucket.provisioned_invocations += 1
+        if age_ms is not None:
+            bucket.async_event_age.add(age_ms)
+        if unreserved_in_flight > self._unreserved.get(key, 0):
+            self._unreserved[key] = unreserved_in_flight
+        return bucket
+
+    def count_throttle(self, function: str, time_ms: float) -> None:
+        """A request was throttled (Throttles; it is not an Invocation)."""
+        self._at(function, time_ms).throttles += 1
+
+    def count_spillover(self, function: str, time_ms: float) -> None:
+        """A request ran on-demand while provisioned concurrency was configured."""
+        self._at(function, time_ms).spillover_invocations += 1
 
     # -- reading ---------------------------------------------------------------------
 

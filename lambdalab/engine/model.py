@@ -9,7 +9,9 @@ import json
 import math
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -97,6 +99,20 @@ class DurationModel:
         # lognormal parameterised by its mean, so mean_ms means the same for all kinds
         mu = math.log(self.mean_ms) - self.sigma**2 / 2
         return rng.lognormvariate(mu, self.sigma)
+
+    def sampler(self, rng: random.Random) -> Callable[[], float]:
+        """``sample(rng)`` as a function of nothing: the same draws, fewer lookups."""
+        if self.distribution == "fixed":
+            mean = self.mean_ms
+            return lambda: mean
+        if self.distribution == "uniform":
+            return partial(rng.uniform, self.low_ms, self.high_ms)
+        if self.distribution == "exponential":
+            # random.expovariate's own formula, so the values are the same bits
+            draw, log, rate = rng.random, math.log, 1.0 / self.mean_ms
+            return lambda: -log(1.0 - draw()) / rate
+        mu = math.log(self.mean_ms) - self.sigma**2 / 2
+        return partial(rng.lognormvariate, mu, self.sigma)
 
 
 @dataclass

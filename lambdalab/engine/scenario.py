@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn, cast
 
+from lambdalab.engine.metrics import Metrics
 from lambdalab.engine.model import Account, DurationModel, FunctionConfig, parse_handler
 from lambdalab.engine.profile import CURRENT, PROFILES, BehaviourProfile
 from lambdalab.engine.service import LambdaService, TraceDetail
@@ -91,13 +92,16 @@ class Scenario:
         *,
         seed: int | None = None,
         listeners: Sequence[Listener] = (),
+        metrics: Metrics | None = None,
         trace_detail: TraceDetail = "full",
         keep_finished: bool = True,
         trace_maxlen: int | None = None,
     ) -> ScenarioRun:
         """Create the service, its functions and the traffic, ready to ``run``.
 
-        ``listeners`` subscribe before anything happens, so they see every record.
+        ``listeners`` subscribe before anything happens, so they see every record;
+        so does ``metrics``, which also counts what trace detail ``metrics`` does not
+        record.
         """
         seed = self.seed if seed is None else seed
         service = LambdaService(
@@ -108,6 +112,8 @@ class Scenario:
             trace_detail=trace_detail,
             keep_finished=keep_finished,
         )
+        if metrics is not None:
+            metrics.attach_to(service)
         for listener in listeners:
             service.trace.subscribe(listener)
         for config in self.functions:

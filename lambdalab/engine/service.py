@@ -21,22 +21,31 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from lambdalab.engine import logs
 from lambdalab.engine.loop import EventLoop
-from lambdalab.engine.model import Account, FunctionConfig, parse_handler
+from lambdalab.engine.model import (
+    Account,
+    DurationModel,
+    FunctionConfig,
+    parse_handler,
+)
 from lambdalab.engine.profile import CURRENT, BehaviourProfile
 from lambdalab.engine.sandbox import HandlerProcess, ProcessGone, child_environ
 from lambdalab.engine.trace import Trace, TraceRecord
 from lambdalab.errors import ConfigError, LambdaLabError
 
+if TYPE_CHECKING:
+    from lambdalab.engine.metrics import FunctionMinute, Metrics
+
 InvocationType = Literal["RequestResponse", "Event", "DryRun"]
 EnvState = Literal["initialising", "busy", "idle", "reset"]
 Outcome = Literal["pending", "success", "error", "timeout", "exit", "throttled"]
-TraceDetail = Literal["full", "invocations"]
+TraceDetail = Literal["full", "invocations", "metrics"]
 """``full`` records everything; ``invocations`` keeps only what metrics and accounting
-need (see ``LambdaService``), for fast headless runs of many model invocations."""
+need, and ``metrics`` also counts some requests without recording them (see
+``LambdaService``), for fast headless runs of many model invocations."""
 
 EPOCH_MS = datetime(2025, 1, 1, tzinfo=UTC).timestamp() * 1000
 """Default virtual start: 2025-01-01T00:00:00Z, a Wednesday (LAMBDA-FACTS 12, R)."""
@@ -154,7 +163,12 @@ class Invocation:
         return self.outcome != "pending"
 
 
-@dataclass(eq=False)
+_COUNTED = Invocation("", "", "RequestResponse", "{}", 0.0)
+"""What a busy environment serves when ``send`` counts the request instead of
+recording it: it names no request."""
+
+
+@dataclass(eq=False, slots=True)
 class ExecutionEnvironment:
     """An isolated runtime for one function; it serves one request at a time."""
 
@@ -318,7 +332,8 @@ class LambdaService:
         ``trace_detail="invocations"`` leaves out of the trace the records that only
         narrate: ``invoke.received``, ``concurrency``, ``env.state`` and the
         INIT_START/START/END/REPORT lines of model functions (handler functions keep
-        their logs). Metrics come out the same. ``keep_finished=False`` forgets
+        their logs). ``trace_detail="metrics"`` goes further for ``send``: see there.
+        Metrics come out the same at every detail. ``keep_finished=False`` forgets
         finished requests in ``invocations`` and ``async_events`` so memory stays flat.
         ``duplicate_rate`` is the duplicate-delivery knob (see ``set_duplicate_delivery``).
         """
@@ -352,6 +367,12 @@ class LambdaService:
         """The latest attempt per request id."""
         self.trace_detail: TraceDetail = trace_detail
         self._full = trace_detail == "full"
+        self._tally: Metrics | None = None
+        self._samplers: dict[str, tuple[DurationModel, Callable[[], float]]] = {}
+        self.counted_until_ms = 0.0
+        """When ``send`` last counted a request start, end or throttle."""
+        """Per model function, its duration model and a fast sampler of it."""
+        """The metrics that count requests ``send`` leaves out of the trace."""
         self.keep_finished = keep_finished
         # Idle (or reset) environments ready to serve, most recently used last.
         # On-demand ones are reaped oldest first, so a deque pops both ends in O(1).
@@ -593,16 +614,15 @@ class LambdaService:
             if head is not None:
                 head.waited_s += credit_s
         loop = self.loop
+        pending = self._pending
         while True:
-            while self._pending:
+            while pending:
                 if not self._resolve(wait_s):
                     return False
-            nxt = loop.peek()
-            if nxt is None or (until_ms is not None and nxt > until_ms):
+            if loop.run(until_ms, pending):
                 if until_ms is not None and until_ms > loop.now:
                     loop.advance_to(until_ms)
                 return True
-            loop.step()
 
     def run_until_done(self, invocation: Invocation) -> Invocation:
         """Run just far enough for ``invocation`` to have its outcome."""
@@ -660,14 +680,26 @@ class LambdaService:
         on_done: Callable[[Invocation], None] | None = None,
     ) -> Invocation:
         """Call the Invoke API now; the result arrives as virtual time runs."""
-        config = self.functions.get(name) or self.function(name)
         if raw_payload is not None:
             body = raw_payload
         elif payload is None:
             body = "{}"
         else:
             body = json.dumps(payload)
-        inv = Invocation(self._request_id(), name, invocation_type, body, self.loop.now)
+        return self._invoke(name, body, invocation_type, None, on_done)
+
+    def _invoke(
+        self,
+        name: str,
+        body: str,
+        invocation_type: InvocationType,
+        request_bits: int | None,
+        on_done: Callable[[Invocation], None] | None = None,
+    ) -> Invocation:
+        config = self.functions.get(name) or self.function(name)
+        inv = Invocation(
+            self._request_id(request_bits), name, invocation_type, body, self.loop.now
+        )
         if on_done is not None:
             inv.on_done = on_done
         if invocation_type == "DryRun":
@@ -693,6 +725,138 @@ class LambdaService:
             self._record("invoke.received", name, inv.request_id, data={"type": "sync"})
         self._dispatch(inv)
         return inv
+
+    def send(
+        self, name: str, invocation_type: InvocationType = "RequestResponse"
+    ) -> None:
+        """Invoke with an empty event, nobody waiting for the answer: a traffic source.
+
+        At trace detail ``metrics``, with a ``Metrics`` attached, a synchronous request
+        to a model function that is throttled or served by a warm environment is
+        counted in the metrics instead of building an ``Invocation`` and trace records:
+        the same numbers (and the same random draws, so the same run) for a fraction
+        of the work. Cold starts and everything else take the recorded path.
+        """
+        tally = self._tally
+        if tally is None or invocation_type != "RequestResponse":
+            self._invoke(name, "{}", invocation_type, None)
+            return
+        config = self.functions.get(name) or self.function(name)
+        bits = self.rng.getrandbits(128)  # the request id's draw, made at every detail
+        if config.handler is not None:  # not is_model: a property costs a call here
+            self._invoke(name, "{}", invocation_type, bits)
+            return
+        # _idle_environment, _admit, _acquire_environment and _run_model inlined, in
+        # their order and with their draws: this runs once per request.
+        provisioned = self._idle_provisioned[name]
+        idle = self._idle[name]
+        env = provisioned[-1] if provisioned else idle[-1] if idle else None
+        now = self.loop.now
+        reserved = config.reserved_concurrency
+        in_flight = self.in_flight[name]
+        if reserved is not None:
+            if in_flight >= reserved:
+                tally.count_throttle(name, now)
+                self.counted_until_ms = now
+                return
+        elif (env is None or not env.provisioned) and (
+            self._unreserved_claimed
+            >= self.account.concurrency_limit - self._reserved_total
+        ):
+            tally.count_throttle(name, now)
+            self.counted_until_ms = now
+            return
+        if env is None or not env.initialised:
+            self._invoke(
+                name, "{}", invocation_type, bits
+            )  # a new or reset environment
+            return
+
+        on_provisioned = env.provisioned
+        if on_provisioned:
+            provisioned.pop()
+        else:
+            idle.pop()
+            if config.provisioned_concurrency:
+                tally.count_spillover(name, now)
+        in_flight += 1
+        self.in_flight[name] = in_flight
+        if reserved is None:
+            self._unreserved_in_flight += 1
+            if not on_provisioned:
+                self._unreserved_claimed += 1
+        env.current = _COUNTED
+        env.state = "busy"
+        env.last_used_ms = self.counted_until_ms = now
+        bucket = tally.count_start(
+            name, now, in_flight, on_provisioned, self._unreserved_in_flight
+        )
+
+        sampler = self._samplers.get(name)
+        if sampler is None or sampler[0] is not config.duration:
+            sampler = self._samplers[name] = (
+                config.duration,
+                config.duration.sampler(self.rng),
+            )
+        duration = sampler[1]()
+        timeout_ms = config.timeout_s * 1000.0
+        if duration >= timeout_ms:
+            end = partial(self._end_counted, env, bucket, "timeout", timeout_ms)
+            self.loop.call_later(timeout_ms, end)
+            return
+        rate = config.error_rate
+        outcome: Outcome = "error" if rate and self.rng.random() < rate else "success"
+        self.loop.call_later(
+            duration, partial(self._end_counted, env, bucket, outcome, duration)
+        )
+
+    def _end_counted(
+        self,
+        env: ExecutionEnvironment,
+        bucket: FunctionMinute,
+        outcome: Outcome,
+        duration_ms: float,
+    ) -> None:
+        """``_finish_model`` and ``_end_invocation`` for a request ``send`` counted."""
+        now = self.counted_until_ms = self.loop.now
+        rounded = round(duration_ms, 2)
+        env.current = None
+        env.invocations += 1
+        env.last_used_ms = now
+        if outcome == "timeout":
+            self._reset(env)
+        else:
+            env.state = "idle"
+        # _release_environment inlined: nothing is recorded at this detail
+        name = env.function
+        self.in_flight[name] -= 1
+        config = self.functions[name]
+        if config.reserved_concurrency is None:
+            self._unreserved_in_flight -= 1
+            if not env.provisioned:
+                self._unreserved_claimed -= 1
+        assert self._tally is not None
+        # billed in whole milliseconds, at least 1
+        billed_mb_ms = max(1, math.ceil(rounded)) * config.memory_mb
+        bucket.count_end(outcome != "success", rounded, billed_mb_ms)
+        # _make_idle's usual case inlined
+        if env.code_version == self.code_versions[name] and not env.provisioned:
+            self._idle[name].append(env)
+            if name not in self._reaper_armed:
+                self._arm_reaper(name)
+        else:
+            self._make_idle(env)
+
+    def count_with(self, metrics: Metrics) -> None:
+        """Let ``send`` count requests in ``metrics`` (at trace detail ``metrics``)."""
+        if self.trace_detail != "metrics":
+            return
+        if self._tally is not None and self._tally is not metrics:
+            raise ConfigError(
+                "Trace detail 'metrics' counts requests in one Metrics only; attach "
+                "one, or use trace detail 'invocations' to feed several."
+            )
+        self._tally = metrics
 
     def _reject_too_large(self, inv: Invocation, size: int, limit: int) -> Invocation:
         if inv.invocation_type == "Event":
@@ -1774,8 +1938,11 @@ class LambdaService:
 
     # -- trace -----------------------------------------------------------------------
 
-    def _request_id(self) -> str:
-        n = self.rng.getrandbits(128) & _UUID_CLEAR | _UUID_SET
+    def _request_id(self, bits: int | None = None) -> str:
+        """A version-4 UUID from the service's generator (or from ``bits`` it drew)."""
+        if bits is None:
+            bits = self.rng.getrandbits(128)
+        n = bits & _UUID_CLEAR | _UUID_SET
         h = f"{n:032x}"
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from math import log as _log
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -78,6 +79,7 @@ class TrafficSource:
         self._start_ms = spec.start_s * 1000.0
         self._stop_ms = spec.stop_s * 1000.0 if spec.stop_s is not None else None
         self._per_ms = (spec.rate or 0.0) / 1000.0
+        self._random = rng.random
         self._fire_next = self._fire_poisson
         if spec.arrival == "uniform":
             self._fire_next = self._fire_uniform
@@ -101,19 +103,20 @@ class TrafficSource:
 
     def _send(self) -> bool:
         """Invoke once; False when the stream has sent its count."""
-        self.service.invoke(self.spec.function, None, self._type)
+        self.service.send(self.spec.function, self._type)
         self.sent += 1
         return self.sent != self._limit
 
     def _fire_poisson(self) -> None:
         service = self.service
-        service.invoke(self.spec.function, None, self._type)
+        service.send(self.spec.function, self._type)
         self.sent += 1
         if self.sent != self._limit:  # _send and _schedule_at inlined: the hot path
             loop = service.loop
-            delay = self.rng.expovariate(self._per_ms)
+            # rng.expovariate(self._per_ms), its formula inlined: the same draws
+            delay = -_log(1.0 - self._random()) / self._per_ms
             if self._stop_ms is None or loop.now + delay < self._stop_ms:
-                loop.schedule(delay, self._fire_next)
+                loop.call_later(delay, self._fire_next)
 
     def _fire_uniform(self) -> None:
         if self._send():

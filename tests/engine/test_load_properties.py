@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lambdalab.engine.metrics import MINUTE_MS, Metrics
 from lambdalab.engine.model import Account, DurationModel, FunctionConfig
 from lambdalab.engine.service import LambdaService
 from lambdalab.engine.trace import TraceRecord
@@ -236,3 +237,39 @@ def test_lean_trace_detail_changes_nothing_that_is_kept(load: Load) -> None:
         r for r in lean.trace if r.kind in kept
     ]
     assert not any(r.kind in ("concurrency", "env.state", "log") for r in lean.trace)
+
+
+def metrics_of(load: Load, detail: str, until_ms: float | None) -> dict[str, object]:
+    svc = start(load, trace_detail=detail, trace_maxlen=0)
+    metrics = Metrics.attach(svc)
+    for index, spec in enumerate(load.traffic):
+        TrafficSource(svc, spec, random.Random(load.seed * 31 + index)).start()
+    svc.run(until_ms)
+    names = [f.name for f in load.functions]
+    minutes = range(int(svc.now_ms // MINUTE_MS) + 1)
+    return {
+        "summary": {name: metrics.summary(name) for name in names},
+        "unreserved": [metrics.unreserved_concurrent_executions(m) for m in minutes],
+        "in_flight": dict(svc.in_flight),
+        "pool": (svc.unreserved_in_flight, svc.unreserved_capacity()),
+        "environments": {
+            name: sorted(
+                (e.env_id, e.state, e.invocations, e.last_used_ms)
+                for e in svc.environments[name]
+            )
+            for name in names
+        },
+    }
+
+
+@PROPERTY_SETTINGS
+@given(loads(), st.sampled_from([None, 2_000.0, 9_000.0, 65_000.0]))
+def test_counted_requests_give_the_metrics_the_trace_gives(
+    load: Load, until_ms: float | None
+) -> None:
+    # Trace detail "metrics" counts warm and throttled sync requests to model
+    # functions without records; every number, and the state left behind, must be
+    # what the full trace gives, also when the run stops with requests in flight.
+    full = metrics_of(load, "full", until_ms)
+    counted = metrics_of(load, "metrics", until_ms)
+    assert counted == full
