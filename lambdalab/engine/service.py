@@ -27,7 +27,6 @@ from lambdalab.engine import logs
 from lambdalab.engine.loop import EventLoop
 from lambdalab.engine.model import (
     Account,
-    DurationModel,
     FunctionConfig,
     parse_handler,
 )
@@ -76,6 +75,18 @@ per-function rate; the scaling rate is documented per function, equivalently as
 # uuid.UUID(int=n, version=4) without building a UUID object (the same string).
 _UUID_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
 _UUID_SET = (0x8000 << 48) | (4 << 76)
+
+
+@dataclass(slots=True)
+class _CountedFunction:
+    """One function's configuration and pools, as ``send`` reads them per request."""
+
+    config: FunctionConfig
+    idle: deque[ExecutionEnvironment]
+    provisioned: list[ExecutionEnvironment]
+    sample: Callable[[], float]
+    """``config.duration.sample`` bound to the service's generator."""
+    code_version: int
 
 
 class ResourceNotFound(LambdaLabError, KeyError):
@@ -368,7 +379,8 @@ class LambdaService:
         self.trace_detail: TraceDetail = trace_detail
         self._full = trace_detail == "full"
         self._tally: Metrics | None = None
-        self._samplers: dict[str, tuple[DurationModel, Callable[[], float]]] = {}
+        self._counted: dict[str, _CountedFunction] = {}
+        """Per function, what ``send`` needs; dropped by every configuration change."""
         self.counted_until_ms = 0.0
         """When ``send`` last counted a request start, end or throttle."""
         """Per model function, its duration model and a fast sampler of it."""
@@ -408,6 +420,7 @@ class LambdaService:
         if config.reserved_concurrency is not None:
             self._check_reservation(config.name, config.reserved_concurrency)
         self.functions[config.name] = config
+        self._counted.pop(config.name, None)
         self.environments[config.name] = []
         self.in_flight[config.name] = 0
         self.code_versions[config.name] = 0
@@ -450,6 +463,7 @@ class LambdaService:
             self.put_function_concurrency(name, reserved)
             candidate.reserved_concurrency = reserved
         self.functions[name] = candidate
+        self._counted.pop(name, None)
         self._ensure_targets(candidate)
         self.code_versions[name] += 1
         for env in list(self.environments[name]):
@@ -741,15 +755,16 @@ class LambdaService:
         if tally is None or invocation_type != "RequestResponse":
             self._invoke(name, "{}", invocation_type, None)
             return
-        config = self.functions.get(name) or self.function(name)
+        fn = self._counted.get(name) or self._count_function(name)
         bits = self.rng.getrandbits(128)  # the request id's draw, made at every detail
+        config = fn.config
         if config.handler is not None:  # not is_model: a property costs a call here
             self._invoke(name, "{}", invocation_type, bits)
             return
         # _idle_environment, _admit, _acquire_environment and _run_model inlined, in
         # their order and with their draws: this runs once per request.
-        provisioned = self._idle_provisioned[name]
-        idle = self._idle[name]
+        provisioned = fn.provisioned
+        idle = fn.idle
         env = provisioned[-1] if provisioned else idle[-1] if idle else None
         now = self.loop.now
         reserved = config.reserved_concurrency
@@ -792,13 +807,7 @@ class LambdaService:
             name, now, in_flight, on_provisioned, self._unreserved_in_flight
         )
 
-        sampler = self._samplers.get(name)
-        if sampler is None or sampler[0] is not config.duration:
-            sampler = self._samplers[name] = (
-                config.duration,
-                config.duration.sampler(self.rng),
-            )
-        duration = sampler[1]()
+        duration = fn.sample()
         timeout_ms = config.timeout_s * 1000.0
         if duration >= timeout_ms:
             end = partial(self._end_counted, env, bucket, "timeout", timeout_ms)
@@ -829,23 +838,35 @@ class LambdaService:
             env.state = "idle"
         # _release_environment inlined: nothing is recorded at this detail
         name = env.function
+        fn = self._counted.get(name) or self._count_function(name)
         self.in_flight[name] -= 1
-        config = self.functions[name]
+        config = fn.config
         if config.reserved_concurrency is None:
             self._unreserved_in_flight -= 1
             if not env.provisioned:
                 self._unreserved_claimed -= 1
-        assert self._tally is not None
         # billed in whole milliseconds, at least 1
         billed_mb_ms = max(1, math.ceil(rounded)) * config.memory_mb
         bucket.count_end(outcome != "success", rounded, billed_mb_ms)
         # _make_idle's usual case inlined
-        if env.code_version == self.code_versions[name] and not env.provisioned:
-            self._idle[name].append(env)
+        if env.code_version == fn.code_version and not env.provisioned:
+            fn.idle.append(env)
             if name not in self._reaper_armed:
                 self._arm_reaper(name)
         else:
             self._make_idle(env)
+
+    def _count_function(self, name: str) -> _CountedFunction:
+        """What ``send`` needs of a function, kept until its next configuration."""
+        config = self.functions.get(name) or self.function(name)
+        fn = self._counted[name] = _CountedFunction(
+            config,
+            self._idle[name],
+            self._idle_provisioned[name],
+            config.duration.sampler(self.rng),
+            self.code_versions[name],
+        )
+        return fn
 
     def count_with(self, metrics: Metrics) -> None:
         """Let ``send`` count requests in ``metrics`` (at trace detail ``metrics``)."""
