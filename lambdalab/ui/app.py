@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,12 +17,16 @@ from lambdalab.course.progress import Progress, ProgressStore
 from lambdalab.course.session import LabSession
 from lambdalab.engine import sandbox
 from lambdalab.ui.screens.course_map import CourseMapScreen
-from lambdalab.ui.screens.dialogs import ConfirmScreen, PageScreen, TooSmallScreen
-from lambdalab.ui.screens.lesson import LessonScreen
 
+# The lesson screen (and its panels) and the dialogs are imported when first shown:
+# the course map needs neither, and importing them would delay its first frame.
 if TYPE_CHECKING:
     from lambdalab.serve.invoke_api import ApiCall, InvokeApi
     from lambdalab.serve.status import StatusReporter
+    from lambdalab.ui.screens.dialogs import TooSmallScreen
+    from lambdalab.ui.screens.lesson import LessonScreen
+
+_LESSON_MODULE = "lambdalab.ui.screens.lesson"
 
 MIN_SIZE = (80, 24)
 CODE_GUARD_S = 1.5
@@ -72,6 +77,11 @@ class LambdaLabApp(App[None]):
         self._status_file = status_file
         self._status: StatusReporter | None = None
 
+    def get_default_screen(self) -> Screen[None]:
+        # The map is the bottom of the stack: no blank default screen to build, lay
+        # out and swap away from before the first frame.
+        return CourseMapScreen()
+
     def on_mount(self) -> None:
         theme = self._theme_override or self.progress.theme
         if theme:
@@ -83,7 +93,6 @@ class LambdaLabApp(App[None]):
                     f"No theme called {theme!r}; try one of: {names}.",
                     severity="warning",
                 )
-        self.push_screen(CourseMapScreen())
         if self.progress.notice:
             self.notify(
                 self.progress.notice,
@@ -103,6 +112,8 @@ class LambdaLabApp(App[None]):
 
     def open_lesson(self, lesson_id: str) -> None:
         """Open a lesson at the step the learner reached."""
+        from lambdalab.ui.screens.lesson import LessonScreen
+
         lesson = self.course.lesson(lesson_id)
         if lesson is None:
             self.notify(
@@ -124,6 +135,8 @@ class LambdaLabApp(App[None]):
 
     def finish_lesson(self, lesson: Lesson) -> None:
         """Show the recap, then go on to the next lesson or back to the map."""
+        from lambdalab.ui.screens.dialogs import PageScreen
+
         index = self.course.lessons.index(lesson)
         following = (
             self.course.lessons[index + 1]
@@ -161,6 +174,8 @@ class LambdaLabApp(App[None]):
 
     def confirm_reset(self, lesson_id: str | None) -> None:
         """Reset one lesson (or all) after a confirmation."""
+        from lambdalab.ui.screens.dialogs import ConfirmScreen
+
         lesson = self.course.lesson(lesson_id) if lesson_id else None
         what = f"lesson '{lesson.title}'" if lesson else "ALL lessons"
 
@@ -192,14 +207,15 @@ class LambdaLabApp(App[None]):
     # -- comfort ---------------------------------------------------------------------
 
     def action_help(self) -> None:
+        from lambdalab.ui.screens.dialogs import PageScreen
+
         if not isinstance(self.screen, PageScreen):
             self.push_screen(PageScreen("Help", HELP))
 
     def on_resize(self, event: Resize) -> None:
         self._check_size(event.size.width, event.size.height)
-        for screen in self.screen_stack:
-            if isinstance(screen, LessonScreen):
-                self._apply_layout(screen, event.size.width)
+        for screen in self._lesson_screens():
+            self._apply_layout(screen, event.size.width)
 
     def _apply_layout(self, screen: Screen[None], width: int) -> None:
         screen.set_class(width < NARROW_BELOW, "narrow")
@@ -209,6 +225,8 @@ class LambdaLabApp(App[None]):
             return  # the first screens are not pushed yet; on_ready checks again
         small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
         if small and self._too_small is None:
+            from lambdalab.ui.screens.dialogs import TooSmallScreen
+
             self._too_small = TooSmallScreen()
             self.push_screen(self._too_small)
         if self._too_small is not None:
@@ -220,6 +238,8 @@ class LambdaLabApp(App[None]):
                 self._too_small = None
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        from lambdalab.ui.screens.lesson import LessonScreen
+
         yield from super().get_system_commands(screen)
         yield SystemCommand(
             "Help", "Every key and what the lab shows", self.action_help
@@ -280,10 +300,15 @@ class LambdaLabApp(App[None]):
 
     def lesson_screen(self) -> LessonScreen | None:
         """The open lesson (the top one when several are stacked), or None."""
-        for screen in reversed(self.screen_stack):
-            if isinstance(screen, LessonScreen):
-                return screen
-        return None
+        screens = self._lesson_screens()
+        return screens[-1] if screens else None
+
+    def _lesson_screens(self) -> list[LessonScreen]:
+        """Open lessons, bottom first; none before any lesson was opened."""
+        module = sys.modules.get(_LESSON_MODULE)
+        if module is None:  # not imported yet, so no lesson screen exists
+            return []
+        return [s for s in self.screen_stack if isinstance(s, module.LessonScreen)]
 
     def _classroom_mount(self) -> None:
         if self.api_port is not None:
