@@ -286,7 +286,7 @@ class LambdaLabApp(App[None]):
 
     def watch_theme(self, theme: str) -> None:
         progress = getattr(self, "progress", None)
-        if self.is_mounted and progress is not None and theme != progress.theme:
+        if progress is not None and theme != progress.theme:
             progress.theme = theme
             self.save_progress()
 
