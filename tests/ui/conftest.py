@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from players import AppFactory
 
 from lambdalab.course.loader import bundled_lessons_path, load_course
 from lambdalab.course.progress import ProgressStore
 from lambdalab.ui.app import LambdaLabApp, make_app
-
-AppFactory = Callable[..., LambdaLabApp]
 
 
 @pytest.fixture
@@ -22,7 +20,9 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def app_factory(home: Path) -> AppFactory:
-    course = load_course(bundled_lessons_path())
+    course = load_course(
+        bundled_lessons_path()
+    )  # each test its own: the app may change it
 
     def build(
         *, live: bool = False, learner: str = "tester", open_lesson: str | None = None

@@ -8,20 +8,26 @@ tab) and duplicate delivery (d in the Timeline tab) included.
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import AppFactory
-from rich.console import Console, RenderableType
-from test_lessons_by_keyboard import go_to_step, play, settle, step_time
+from players import (
+    COURSE,
+    AppFactory,
+    go_to_step,
+    open_from_map,
+    open_tab,
+    plain,
+    play_lesson,
+    press,
+    settle,
+    tap,
+)
 from textual.pilot import Pilot
-from textual.widgets import Static, TabbedContent
+from textual.widgets import Static
 
-from lambdalab.course.loader import bundled_lessons_path, load_course
-from lambdalab.course.model import Action
 from lambdalab.course.session import LabSession
 from lambdalab.engine.model import DurationModel, FunctionConfig
 from lambdalab.engine.service import POLLER_DELAY_MS, LambdaService
@@ -31,14 +37,7 @@ from lambdalab.ui.panels.timeline import TimelinePanel
 from lambdalab.ui.render_async import Window
 from lambdalab.ui.screens.lesson import LessonScreen
 
-COURSE = load_course(bundled_lessons_path())
 ASYNC_LESSONS = ["retries-dlq", "destinations-event-age"]
-
-
-def plain(renderable: RenderableType, width: int = 100) -> str:
-    console = Console(width=width, file=io.StringIO(), record=True, color_system=None)
-    console.print(renderable)
-    return console.export_text()
 
 
 def failing_service(**kw: Any) -> LambdaService:
@@ -170,34 +169,12 @@ def test_queue_views_show_attributes_records_and_bus_events() -> None:
 # -- the panels in the app --------------------------------------------------------------
 
 
-async def open_tab(pilot: Pilot[None], screen: LessonScreen, panel: type) -> None:
-    tabs = screen.query_one("#lab-tabs", TabbedContent)
-    target = f"tab-{panel.__name__.lower()}"
-    for _ in range(8):
-        if tabs.active == target:
-            break
-        await pilot.press("right_square_bracket")
-        await pilot.pause()
-    assert tabs.active == target
-    await pilot.pause()
-
-
 async def run_lab(pilot: Pilot[None], screen: LessonScreen, seconds: float) -> None:
     """Let virtual time run as the paced clock would, then draw."""
     service = screen.session.service
     service.run(until_ms=service.now_ms + seconds * 1000)
     screen.draw_lab(force=True)
-    await pilot.pause()
-
-
-async def open_lesson(pilot: Pilot[None], lesson_id: str) -> LessonScreen:
-    index = [lesson.id for lesson in COURSE.lessons].index(lesson_id)
-    for _ in range(index):
-        await pilot.press("down")
-    await pilot.press("enter")
-    screen = pilot.app.screen
-    assert isinstance(screen, LessonScreen) and screen.lesson.id == lesson_id
-    return screen
+    await settle(pilot)
 
 
 def test_tabs_appear_only_where_async_is_configured(tmp_path: Path) -> None:
@@ -219,21 +196,21 @@ async def test_timeline_keys_select_and_turn_the_duplicate_knob(
     app_factory: AppFactory,
 ) -> None:
     async with app_factory().run_test(size=(120, 40)) as pilot:
-        screen = await open_lesson(pilot, "destinations-event-age")
-        await pilot.press("2", "a", "a")  # answer, then two photo events
+        screen = await open_from_map(pilot, "destinations-event-age")
+        await tap(pilot, "2", "a", "a")  # answer, then two photo events
         await run_lab(pilot, screen, 2)
         await open_tab(pilot, screen, TimelinePanel)
         panel = screen.query_one(TimelinePanel)
         assert pilot.app.focused is panel
         newest, older = [i.request_id for i in reversed(screen.session.history)]
         assert panel.selected is None  # follows the newest
-        await pilot.press("up")
+        await tap(pilot, "up")
         assert panel.selected == older
-        await pilot.press("down")
+        await tap(pilot, "down")
         assert panel.selected == newest
         rates = []
         for _ in range(4):
-            await pilot.press("d")
+            await tap(pilot, "d")
             rates.append(screen.session.service.duplicate_rate)
         assert rates == [0.1, 0.5, 1.0, 0.0]
         rows = panel.query_one("#timeline-rows", Static)
@@ -260,10 +237,10 @@ async def test_timeline_moves_costs_nothing_hidden_and_r_redrives(
     monkeypatch.setattr(render_async, "timeline", counting_timeline)
     monkeypatch.setattr(render_async, "queue_list", counting_queue_list)
     async with app_factory().run_test(size=(120, 40)) as pilot:
-        screen = await open_lesson(pilot, "retries-dlq")
-        await pilot.press("3", "enter")
-        await pilot.pause()
-        await pilot.press("a")
+        screen = await open_from_map(pilot, "retries-dlq")
+        await press(pilot, "3", "enter")
+        await settle(pilot)
+        await press(pilot, "a")
         await run_lab(pilot, screen, 1)
         assert calls == []  # the Lab tab was shown throughout
         await open_tab(pilot, screen, TimelinePanel)
@@ -287,83 +264,36 @@ async def test_timeline_moves_costs_nothing_hidden_and_r_redrives(
         await open_tab(pilot, screen, QueuesPanel)
         details = screen.query_one("#message-details", Static)
         assert "ErrorMessage String 'quantity'" in plain(details.content)
-        await pilot.press("R")
+        await tap(pilot, "R")
         assert dlq.messages == [] and dlq.redriven == 1
         inv = screen.session.history[-1]
         event = service.async_events[inv.request_id]
         assert (event.redriven_from, event.payload) == ("orders-dlq", message.body)
-        await pilot.press("R")  # nothing left: a notice, no error
+        await tap(pilot, "R")  # nothing left: a notice, no error
         assert dlq.redriven == 1
 
 
 # -- lessons 8 and 9 by keyboard --------------------------------------------------------
 
 
-async def play_async(pilot: Pilot[None], screen: LessonScreen, action: Action) -> None:
-    """The keys for redrive and duplicates; every other action as a learner plays it."""
-    p = action.params
-    if action.do == "redrive":
-        await open_tab(pilot, screen, QueuesPanel)
-        panel = screen.query_one(QueuesPanel)
-        name = screen.session.service.queue(p["queue"]).name
-        rows = render_async.message_rows(screen.session.service)
-        target = [q.name for q, _ in rows].index(name)
-        while panel.index > target:
-            await pilot.press("up")
-        while panel.index < target:
-            await pilot.press("down")
-        while screen.session.service.queue(name).messages:
-            await pilot.press("R")
-    elif action.do == "write":
-        # pasted, as in the trigger lessons: typing it is tested for lessons 1-4
-        function = next(
-            f.name
-            for f in screen.lesson.lab.functions
-            if f.handler and f.handler.startswith(p["file"])
-        )
-        while screen.function != function:
-            await pilot.press("f")
-        await pilot.press("c")
-        pilot.app.copy_to_clipboard(screen.lesson.solution_files[p["file"]])
-        await pilot.press("f7", "ctrl+v", "ctrl+s", "escape")
-        assert pilot.app.screen is screen
-        assert screen.session.code(p["file"]) == screen.lesson.solution_files[p["file"]]
-    elif action.do == "duplicates":
-        await open_tab(pilot, screen, TimelinePanel)
-        for _ in range(5):
-            if screen.session.duplicate_rate == p["rate"]:
-                break
-            await pilot.press("d")
-        assert screen.session.duplicate_rate == p["rate"]
-    else:
-        await play(pilot, screen, action)
-
-
 @pytest.mark.parametrize("lesson_id", ASYNC_LESSONS)
 async def test_async_lesson_completed_with_the_keyboard(
     app_factory: AppFactory, lesson_id: str
 ) -> None:
-    async with app_factory().run_test(size=(120, 40)) as pilot:
-        screen = await open_lesson(pilot, lesson_id)
-        lesson = screen.lesson
-        for action in lesson.solution:
-            await play_async(pilot, screen, action)
-        await settle(pilot, screen)
-        await step_time(pilot, screen, 600)
-        await pilot.pause()
-        todo = [
-            s.id
-            for s in lesson.steps
-            if s.checks and s.id not in screen.state.passed_steps
-        ]
-        assert todo == [], [
-            r.detail
-            for s in lesson.steps
-            if s.id in todo
-            for r in screen.session.evaluate(s)
-        ]
-        assert screen.state.completed
+    lesson = COURSE.lesson(lesson_id)
+    assert lesson is not None
+
+    async def last_step(pilot: Pilot[None], screen: LessonScreen) -> None:
         await go_to_step(pilot, screen, lesson.steps[-1].id)
+
+    await play_lesson(
+        app_factory,
+        lesson,
+        from_map=True,
+        wait="time",
+        run_out_s=600,
+        hooks={len(lesson.solution): last_step},
+    )
 
 
 def test_poller_delay_is_what_the_timeline_starts_from() -> None:

@@ -7,63 +7,24 @@ played as in the trigger lessons.
 
 from __future__ import annotations
 
-from conftest import AppFactory
-from test_lessons_by_keyboard import settle
-from test_trigger_lessons import COURSE, open_tab, text_of, wait
-from test_trigger_lessons import play as play_trigger
+from players import (
+    COURSE,
+    AppFactory,
+    open_tab,
+    play_lesson,
+    settle,
+    tap,
+    text_of,
+    wait_for_a_task,
+)
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from lambdalab.course.model import Action
 from lambdalab.ui.panels.buckets import BucketPanel
-from lambdalab.ui.panels.security import SecurityPanel, security_rows
+from lambdalab.ui.panels.security import SecurityPanel
 from lambdalab.ui.screens.lesson import LessonScreen
 
 KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-
-
-def _target(screen: LessonScreen, action: Action) -> tuple[str, object]:
-    """The Security tab row an action is about."""
-    p = action.params
-    security = screen.session.security
-    if action.do == "grant":
-        index = next(
-            i
-            for i, s in enumerate(security.role)
-            if (s.function, s.action, s.resource)
-            == (p["function"], p["action"], p["resource"])
-        )
-        return "role", index
-    if action.do == "permission":
-        index = next(
-            i
-            for i, s in enumerate(security.invoke)
-            if (s.function, s.principal, s.source_arn)
-            == (p["function"], p["principal"], p.get("source_arn", ""))
-        )
-        return "invoke", index
-    if action.do == "environment":
-        return "env", p["environment"]
-    return "kms", (p["function"], p.get("key_arn", ""))
-
-
-async def play_security(
-    pilot: Pilot[None], screen: LessonScreen, action: Action
-) -> None:
-    await open_tab(pilot, screen, SecurityPanel)
-    panel = screen.query_one(SecurityPanel)
-    rows = security_rows(screen.session.security)
-    row = _target(screen, action)
-    while rows[panel.index % len(rows)] != row:
-        await pilot.press("down")
-    kind, value = row
-    security = screen.session.security
-    want = bool(action.params.get("granted", True))
-    if kind == "role" and security.role_granted[value] == want:  # type: ignore[index]
-        return
-    if kind == "invoke" and security.invoke_granted[value] == want:  # type: ignore[index]
-        return
-    await pilot.press("enter")
 
 
 async def _cert_refused_with_t57_text(pilot: Pilot[None], screen: LessonScreen) -> None:
@@ -100,49 +61,26 @@ async def test_security_lesson_completed_with_the_keyboard(
         i for i, a in enumerate(lesson.solution) if a.do == "wait"
     )
     checks[first_answer_after_wait + 1] = _denied_call_shown
-    app = app_factory(open_lesson="security")
-    async with app.run_test(size=(110, 32)) as pilot:
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, LessonScreen) and screen.lesson.id == "security"
-        for index, action in enumerate(lesson.solution):
-            if index in checks:
-                await checks[index](pilot, screen)
-            if action.do == "wait":
-                await wait(pilot, screen, float(action.params["seconds"]))
-            elif action.do in ("grant", "permission", "environment", "kms"):
-                await play_security(pilot, screen, action)
-            else:
-                await play_trigger(pilot, screen, action)
-        await settle(pilot, screen)
-        await pilot.pause()
-        todo = [
-            s.id
-            for s in lesson.steps
-            if s.checks and s.id not in screen.state.passed_steps
-        ]
-        assert todo == [], [
-            r.detail
-            for s in lesson.steps
-            if s.id in todo
-            for r in screen.session.evaluate(s)
-        ]
-        assert screen.state.completed
+
+    async def _kms_key_chosen(pilot: Pilot[None], screen: LessonScreen) -> None:
         assert screen.session.security.kms_key("thumbnailer") == KMS_KEY
+
+    checks[len(lesson.solution)] = _kms_key_chosen
+    await play_lesson(app_factory, lesson, hooks=checks)
 
 
 async def _security_tab(pilot: Pilot[None]) -> None:
     screen = pilot.app.screen
     assert isinstance(screen, LessonScreen)
-    await pilot.press("2")
+    await tap(pilot, "2")
     await open_tab(pilot, screen, SecurityPanel)
-    await pilot.press("enter")  # revoke s3:* on *
+    await tap(pilot, "enter")  # revoke s3:* on *
     await open_tab(pilot, screen, BucketPanel)
-    await pilot.press("enter")
-    await wait(pilot, screen, 5)
+    await tap(pilot, "enter")
+    await wait_for_a_task(pilot, screen, 5)
     await open_tab(pilot, screen, SecurityPanel)
     pilot.app.clear_notifications()
-    await pilot.pause()
+    await settle(pilot)
 
 
 def test_security_tab_after_a_denied_call(
