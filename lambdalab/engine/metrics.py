@@ -45,6 +45,7 @@ FUNCTION_METRICS = (
     "AsyncEventsReceived",
     "AsyncEventAge",
     "AsyncEventsDropped",
+    "RecursiveInvocationsDropped",
 )
 """The CloudWatch metric names this module computes per function (LAMBDA-FACTS 2.4)."""
 
@@ -138,6 +139,7 @@ class FunctionMinute:
     async_events_received: int = 0
     async_event_age: Stat = field(default_factory=Stat)
     async_events_dropped: int = 0
+    recursive_invocations_dropped: int = 0
     cold_starts: int = 0
     billed_mb_ms: int = 0
     """Billed milliseconds x memory MB, summed; exact, turned into GB-s on demand."""
@@ -183,6 +185,7 @@ class FunctionMinute:
         self.async_events_received += other.async_events_received
         self.async_event_age.merge(other.async_event_age)
         self.async_events_dropped += other.async_events_dropped
+        self.recursive_invocations_dropped += other.recursive_invocations_dropped
         self.cold_starts += other.cold_starts
         self.billed_mb_ms += other.billed_mb_ms
         self.init_billed_mb_ms += other.init_billed_mb_ms
@@ -403,6 +406,9 @@ class Metrics:
             self._at(record.function, record.time_ms).async_events_received += 1
         elif kind == "async.dropped":
             self._at(record.function, record.time_ms).async_events_dropped += 1
+        elif kind == "async.recursion_stopped":
+            bucket = self._at(record.function, record.time_ms)
+            bucket.recursive_invocations_dropped += 1
         elif kind == "async.dead_letter":
             if not record.data.get("delivered", True):
                 self._at(record.function, record.time_ms).dead_letter_errors += 1
@@ -526,6 +532,7 @@ class Metrics:
                 total.async_event_age.maximum if total.async_event_age.count else None
             ),
             "AsyncEventsDropped": total.async_events_dropped,
+            "RecursiveInvocationsDropped": total.recursive_invocations_dropped,
             "ColdStarts": total.cold_starts,
             "GBSeconds": total.gb_seconds,
         }

@@ -17,7 +17,7 @@ import tempfile
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -27,6 +27,7 @@ from lambdalab.engine import logs
 from lambdalab.engine.loop import EventLoop
 from lambdalab.engine.model import (
     Account,
+    DurationModel,
     FunctionConfig,
     parse_handler,
 )
@@ -63,6 +64,13 @@ the case idempotent handlers must survive (LAMBDA-FACTS 4.1, PITFALLS R23).
 """
 FAILURE_CONDITIONS = ("RetriesExhausted", "EventAgeExceeded", "ZeroReservedConcurrency")
 """Invocation-record conditions of a failed event (LAMBDA-FACTS 2.3, 4.3)."""
+RECURSION_LIMIT = 16
+"""Invocations of one function in one chain of requests before recursive loop detection
+stops the next (LAMBDA-FACTS 7.4; AWS's 2023-07-13 launch note: "more than 16 times",
+then the event goes to the DLQ or on-failure destination, if configured)."""
+RECURSION_CONDITION = "RecursiveInvocationDropped"
+"""The lab's invocation-record condition for an event stopped by loop detection: AWS
+documents that such events reach the on-failure destination, not the condition text."""
 SCALING_THROTTLE_REASON = "FunctionInvocationRateLimitExceeded"
 """The 429 Reason when a function outgrows its scaling rate (LAMBDA-FACTS 2.2, 2.3).
 
@@ -84,8 +92,9 @@ class _CountedFunction:
     config: FunctionConfig
     idle: deque[ExecutionEnvironment]
     provisioned: list[ExecutionEnvironment]
+    duration: DurationModel
     sample: Callable[[], float]
-    """``config.duration.sample`` bound to the service's generator."""
+    """``duration.sample`` bound to the service's generator."""
     code_version: int
 
 
@@ -252,6 +261,11 @@ class AsyncEvent:
     """Extra deliveries of the same event (the duplicate-delivery knob)."""
     redriven_from: str | None = None
     """The lab queue this event was redriven from, if any."""
+    chain: tuple[str, ...] = ()
+    """The functions whose destinations led to this event, oldest first: its chain of
+    requests, as recursive loop detection counts it."""
+    chain_stopped: bool = False
+    """Loop detection already stopped an event of this chain; a second stop only drops."""
 
     @property
     def finished(self) -> bool:
@@ -458,10 +472,14 @@ class LambdaService:
         """Change code or settings; like UpdateFunctionCode, new requests get new environments."""
         config = self.function(name)
         reserved = changes.pop("reserved_concurrency", config.reserved_concurrency)
-        candidate = FunctionConfig(**{**config.__dict__, **changes})
+        # Validated as a whole: new provisioned concurrency against the new reservation.
+        candidate = FunctionConfig(
+            **{**config.__dict__, **changes, "reserved_concurrency": reserved}
+        )
         if reserved != config.reserved_concurrency:
-            self.put_function_concurrency(name, reserved)
-            candidate.reserved_concurrency = reserved
+            if reserved is not None:
+                self._check_reservation(name, reserved)
+            self._record("function.concurrency", name, data={"reserved": reserved})
         self.functions[name] = candidate
         self._counted.pop(name, None)
         self._ensure_targets(candidate)
@@ -756,8 +774,10 @@ class LambdaService:
             self._invoke(name, "{}", invocation_type, None)
             return
         fn = self._counted.get(name) or self._count_function(name)
-        bits = self.rng.getrandbits(128)  # the request id's draw, made at every detail
         config = fn.config
+        if fn.duration is not config.duration:  # replaced in place, not by an update
+            fn = self._count_function(name)
+        bits = self.rng.getrandbits(128)  # the request id's draw, made at every detail
         if config.handler is not None:  # not is_model: a property costs a call here
             self._invoke(name, "{}", invocation_type, bits)
             return
@@ -863,6 +883,7 @@ class LambdaService:
             config,
             self._idle[name],
             self._idle_provisioned[name],
+            config.duration,
             config.duration.sampler(self.rng),
             self.code_versions[name],
         )
@@ -1553,6 +1574,14 @@ class LambdaService:
             self._remove_from_queue(event)
             self._async_failed(event, "ZeroReservedConcurrency", response=None)
             return
+        if event.chain.count(event.function) >= RECURSION_LIMIT:
+            self._remove_from_queue(event)
+            self._record(
+                "async.recursion_stopped", event.function, event.request_id,
+                data={"chain": len(event.chain)},
+            )  # fmt: skip
+            self._async_failed(event, RECURSION_CONDITION, response=None)
+            return
         event.attempts += 1
         inv = Invocation(
             request_id=event.request_id,
@@ -1673,6 +1702,8 @@ class LambdaService:
         event.state = condition
         event.ended_ms = self.now_ms
         sent: list[str] = []
+        if condition == RECURSION_CONDITION and event.chain_stopped:
+            config = replace(config, dead_letter_queue=None, on_failure=None)
         if config.dead_letter_queue and self._dead_letter(
             event, config.dead_letter_queue, response
         ):
@@ -1746,6 +1777,12 @@ class LambdaService:
                 key, raw_payload=json.dumps(record), invocation_type="Event"
             )
             delivered = sent.response is not None and sent.response.status_code == 202
+            child = self.async_events.get(sent.request_id)
+            if child is not None:
+                child.chain = (*event.chain, event.function)
+                child.chain_stopped = (
+                    event.chain_stopped or event.state == RECURSION_CONDITION
+                )
         elif kind == "eventbridge":
             body = json.dumps(self._bus_event(key, config.name, condition, record))
             self._send(key, body, {}, event.function)

@@ -156,3 +156,21 @@ def test_a_sampler_draws_what_sample_draws(model: DurationModel) -> None:
     draw = model.sampler(b)
     assert [model.sample(a) for _ in range(500)] == [draw() for _ in range(500)]
     assert a.random() == b.random()
+
+
+def test_a_duration_model_replaced_in_place_is_seen() -> None:
+    def run(detail: TraceDetail) -> dict[str, object]:
+        svc, metrics = service(detail)
+        svc.create_function(FunctionConfig("f", duration=DurationModel("fixed", 100.0)))
+
+        def slower() -> None:
+            svc.functions["f"].duration = DurationModel("fixed", 500.0)
+
+        send_at(svc, [0.0, 1_000.0, 2_000.0])
+        svc.loop.schedule(1_500.0, slower)
+        svc.run()
+        return metrics.summary("f")
+
+    counted = run("metrics")
+    assert counted == run("full")
+    assert counted["DurationMaximum"] == 500.0

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import MakeFunction, logs_of
 
 from lambdalab.engine.model import Account, DurationModel, FunctionConfig
 from lambdalab.engine.profile import CURRENT
 from lambdalab.engine.service import SCALING_THROTTLE_REASON, LambdaService
 from lambdalab.engine.trace import TraceRecord
+from lambdalab.errors import ConfigError
 
 
 def model(name: str, ms: float = 1000.0, **kw: object) -> FunctionConfig:
@@ -238,3 +240,21 @@ def test_warm_environments_need_no_scaling_budget_2_2() -> None:
     again = [svc.invoke("f") for _ in range(1000)]
     assert not any(i.outcome == "throttled" for i in again)
     assert not any(i.cold for i in again)
+
+
+def test_update_checks_new_provisioned_against_the_new_reservation() -> None:
+    # LAMBDA-FACTS 2.1: provisioned may not exceed reserved; the exact AWS text.
+    svc = LambdaService()
+    svc.create_function(FunctionConfig("f"))
+    with pytest.raises(ConfigError) as raised:
+        svc.update_function("f", provisioned_concurrency=3, reserved_concurrency=1)
+    assert str(raised.value) == (
+        "ReservedConcurrentExecutions  1 should not be lower than function's total "
+        "provisioned concurrency [3]."
+    )
+    assert svc.functions["f"].reserved_concurrency is None  # nothing was applied
+    svc.update_function("f", provisioned_concurrency=3, reserved_concurrency=5)
+    # lowering both at once is fine although the old provisioned exceeds the new cap
+    config = svc.update_function("f", provisioned_concurrency=1, reserved_concurrency=2)
+    assert (config.reserved_concurrency, config.provisioned_concurrency) == (2, 1)
+    assert svc.unreserved_capacity() == 998
