@@ -57,6 +57,8 @@ class CourseMapScreen(Screen[None]):
         self._prompts: tuple[str, ...] = ()
         self._continue = ""
         self._info = ""
+        self._current: str | None = None
+        """The lesson the continue line named when the map was last drawn."""
 
     @property
     def lab_app(self) -> LambdaLabApp:
@@ -78,7 +80,7 @@ class CourseMapScreen(Screen[None]):
             for prompt, lesson in zip(self._prompts, lessons, strict=True)
         )
         ids = [lesson.id for lesson in lessons]
-        current = app.progress.current
+        current = self._current = app.progress.current
         options.highlighted = ids.index(current) if current in ids else 0
         self._info = _describe(lessons[options.highlighted], app)
 
@@ -119,6 +121,13 @@ class CourseMapScreen(Screen[None]):
             )
             self._prompts = prompts
             options.highlighted = highlighted or 0
+        current = app.progress.current
+        if current != self._current:
+            # Back from a lesson: enter continues what the continue line names.
+            self._current = current
+            ids = [lesson.id for lesson in app.course.lessons]
+            if current in ids:
+                options.highlighted = ids.index(current)
         text = _continue_text(app)
         if text != self._continue:
             self._continue = text
