@@ -19,7 +19,12 @@ from lambdalab.course.security import ACTION_KEYS as SECURITY_ACTIONS
 from lambdalab.course.security import CallRecord, LabSecurity
 from lambdalab.course.triggers import LabTriggers
 from lambdalab.engine.metrics import Metrics
-from lambdalab.engine.model import Account, DurationModel, FunctionConfig
+from lambdalab.engine.model import (
+    AWS_SETTING_NAMES,
+    Account,
+    DurationModel,
+    FunctionConfig,
+)
 from lambdalab.engine.service import Invocation, LambdaService
 from lambdalab.engine.trace import TraceRecord
 from lambdalab.errors import LambdaLabError
@@ -439,13 +444,14 @@ class LabSession:
 
     def _check_config(self, p: dict[str, Any]) -> tuple[bool, str]:
         config = self.service.function(str(p["function"]))
-        value = getattr(config, str(p["key"]))
+        key = str(p["key"])
+        value = getattr(config, key)
+        setting = f"{p['function']}'s {AWS_SETTING_NAMES.get(key, key)}"
+        shown = "not set" if value is None else str(value)
         if value == p["value"]:
-            return True, f"{p['function']} has {p['key']} = {value}."
-        return (
-            False,
-            f"{p['function']} has {p['key']} = {value}; the goal is {p['value']}.",
-        )
+            return True, f"{setting} is {shown}."
+        goal = "not set" if p["value"] is None else str(p["value"])
+        return False, f"{setting} is {shown}; the goal is {goal}."
 
     def _check_schedule(self, p: dict[str, Any]) -> tuple[bool, str]:
         return self.triggers.check_schedule(p)

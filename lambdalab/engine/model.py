@@ -115,6 +115,17 @@ class DurationModel:
         return partial(rng.lognormvariate, mu, self.sigma)
 
 
+AWS_SETTING_NAMES = {
+    "memory_mb": "MemorySize",
+    "timeout_s": "Timeout",
+    "reserved_concurrency": "ReservedConcurrentExecutions",
+    "provisioned_concurrency": "ProvisionedConcurrentExecutions",
+    "max_retry_attempts": "MaximumRetryAttempts",
+    "max_event_age_s": "MaximumEventAgeInSeconds",
+}
+"""The Lambda API's names for the settings a learner changes, for messages."""
+
+
 @dataclass
 class FunctionConfig:
     """A Lambda function: code or a model of it, and its settings."""

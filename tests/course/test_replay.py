@@ -56,3 +56,30 @@ def test_saved_code_runs_in_a_new_environment(tmp_path: Path) -> None:
         assert (tmp_path / "handler.py").read_text().count("Howdy") == 1
     finally:
         session.close()
+
+
+def test_a_setting_check_speaks_the_lambda_api(tmp_path: Path) -> None:
+    lesson = COURSE.lesson("throttling")
+    assert lesson is not None
+    step = next(s for s in lesson.steps if any(c.type == "config" for c in s.checks))
+    session = LabSession(lesson, tmp_path, wall_guard_s=1.0)
+    try:
+        config = next(
+            r
+            for r in session.evaluate(step)
+            if "ReservedConcurrentExecutions" in r.detail
+        )
+        assert not config.passed
+        assert config.detail == (
+            "checkout's ReservedConcurrentExecutions is not set; the goal is 3."
+        )
+        session.service.put_function_concurrency("checkout", 3)
+        config = next(
+            r
+            for r in session.evaluate(step)
+            if "ReservedConcurrentExecutions" in r.detail
+        )
+        assert config.passed
+        assert config.detail == "checkout's ReservedConcurrentExecutions is 3."
+    finally:
+        session.close()
