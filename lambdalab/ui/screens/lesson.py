@@ -46,6 +46,29 @@ WAIT_FOR_CODE_S = 0.05
 """How long one tick may wait for handler code before drawing again."""
 
 
+class _LessonFooter(Footer):
+    """Textual's footer, rebuilt only when the keys it lists change.
+
+    Textual rebuilds it (a widget per key, each styled) on every focus move and
+    binding refresh; in a lesson most of those list the same keys.
+    """
+
+    _listed: tuple[object, ...] | None = None
+
+    def bindings_changed(self, screen: Screen[object]) -> None:
+        palette = screen.app.COMMAND_PALETTE_BINDING
+        listed = tuple(
+            (b.key, b.action, b.description, b.key_display, b.group, enabled, tip)
+            for key, (_, b, enabled, tip) in screen.active_bindings.items()
+            if b.show or key == palette
+        )
+        if listed == self._listed:
+            return
+        super().bindings_changed(screen)
+        if screen.app.app_focus and self.is_attached and screen is self.screen:
+            self._listed = listed  # Textual rebuilds only in these cases
+
+
 class LessonScreen(Screen[None]):
     """The lesson text on the left, the live lab on the right."""
 
@@ -165,7 +188,7 @@ class LessonScreen(Screen[None]):
                     for panel in self.panels:
                         with TabPane(type(panel).TAB_TITLE, id=f"tab-{panel.id}"):  # type: ignore[attr-defined]
                             yield panel
-        yield Footer()
+        yield _LessonFooter()
 
     def on_mount(self) -> None:
         self.title = self.lesson.title
