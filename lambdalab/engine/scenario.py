@@ -131,13 +131,26 @@ class Scenario:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file."""
+    """Read and validate a scenario file (UTF-8; a UTF-8 byte-order mark is dropped)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise ScenarioError(f"Cannot read scenario {path}: {exc.strerror}.") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(not_utf8_text(path, exc)) from None
     return parse_scenario(text, path)
+
+
+def not_utf8_text(path: object, exc: UnicodeDecodeError) -> str:
+    """The message for a file that is not UTF-8: the file, the first bad byte, the fix."""
+    data = exc.object
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        reason = "it starts with a UTF-16 byte-order mark, so it was saved as UTF-16"
+    else:
+        line = data.count(b"\n", 0, exc.start) + 1
+        reason = f"byte 0x{data[exc.start]:02x} on line {line} is not valid UTF-8"
+    return f"{path}: not UTF-8 text ({reason}). Save it as UTF-8 and try again."
 
 
 def parse_scenario(text: str, path: Path) -> Scenario:

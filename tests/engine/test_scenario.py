@@ -457,3 +457,27 @@ def test_build_gives_each_run_fresh_function_configs(tmp_path: Path) -> None:
     run = scenario.build()
     run.service.put_function_concurrency("f", 3)
     assert scenario.functions[0].reserved_concurrency is None
+
+
+def test_utf16_scenario_is_named_with_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "utf16.toml"
+    path.write_text("seed = 1\n", encoding="utf-16")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    assert str(err.value) == (
+        f"{path}: not UTF-8 text (it starts with a UTF-16 byte-order mark, so it was "
+        "saved as UTF-16). Save it as UTF-8 and try again."
+    )
+
+
+def test_latin1_scenario_names_the_byte_and_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(b"seed = 1\n# caf\xe9\n")
+    with pytest.raises(ScenarioError, match=r"byte 0xe9 on line 2 is not valid UTF-8"):
+        load_scenario(path)
+
+
+def test_scenario_with_a_utf8_byte_order_mark_loads(tmp_path: Path) -> None:
+    path = tmp_path / "bom.toml"
+    path.write_text(traffic_scenario(""), encoding="utf-8-sig")
+    assert load_scenario(path).functions[0].name == "f"
