@@ -49,6 +49,7 @@ from lambdalab.course.trigger_specs import (
     check_references,
     load_lab_triggers,
 )
+from lambdalab.engine.scenario import not_utf8_text
 from lambdalab.errors import LessonFormatError
 
 FORMAT_VERSION = 1
@@ -91,32 +92,128 @@ def bundled_lessons_path() -> Path:
     return here.parent / "lessons"
 
 
+def _read_text(path: Path, *, data: bool = True) -> str:
+    """An author's file as text, or a message naming it and the fix.
+
+    A data file (TOML, Markdown) may start with a UTF-8 byte-order mark, which is
+    dropped; code keeps it, as Python itself accepts one.
+    """
+    try:
+        return path.read_text(encoding="utf-8-sig" if data else "utf-8")
+    except FileNotFoundError:
+        raise LessonFormatError(f"{path}: file not found. Create it.") from None
+    except OSError as exc:
+        raise LessonFormatError(
+            f"{path}: cannot read it ({exc.strerror}). Make it a readable file."
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise LessonFormatError(not_utf8_text(path, exc)) from None
+
+
+_KEY_PART = re.compile(r"""\s*(?:([A-Za-z0-9_-]+)|"((?:[^"\\]|\\.)*)"|'([^']*)')\s*""")
+_AFTER_HEADER = re.compile(r"\s*(#.*)?$")
+_INDEX = re.compile(r"\[(\d+)\]")
+
+
+def _dotted_key(line: str, pos: int) -> tuple[list[str], int] | None:
+    """A TOML dotted key starting at ``pos``: its parts and where it ends, or None."""
+    parts: list[str] = []
+    while True:
+        match = _KEY_PART.match(line, pos)
+        if match is None:
+            return None
+        bare, basic, literal = match.groups()
+        parts.append(next(p for p in (bare, basic, literal) if p is not None))
+        pos = match.end()
+        if not line.startswith(".", pos):
+            return parts, pos
+        pos += 1
+
+
+def _key_path(key: str) -> list[str | int]:
+    """``steps[0].checks[1].type`` as ``["steps", 0, "checks", 1, "type"]``."""
+    path: list[str | int] = []
+    for segment in key.split("."):
+        name = segment.split("[", 1)[0]
+        if name:
+            path.append(name)
+        path.extend(int(i) for i in _INDEX.findall(segment[len(name) :]))
+    return path
+
+
+def _locate(text: str, key: str) -> int | None:
+    """The line that sets ``key``, else the first line inside it, else its nearest table.
+
+    Follows TOML's tables and arrays of tables (``[[steps]]`` counts from 0), so a key
+    that appears in many tables (``id``, ``type``) is found in the right one.
+    """
+    target = _key_path(key)
+    arrays: dict[tuple[str | int, ...], int] = {}
+    table: list[str | int] = []
+    closing = ""  # the quotes that end a multi-line string being skipped
+    best, best_length = None, 0
+    for number, line in enumerate(text.splitlines(), 1):
+        if closing:
+            if closing in line:
+                closing = ""
+            continue
+        stripped = line.lstrip()
+        path: list[str | int] | None = None
+        if stripped.startswith("["):
+            is_array = stripped.startswith("[[")
+            parsed = _dotted_key(stripped, 2 if is_array else 1)
+            end = "]]" if is_array else "]"
+            if parsed and stripped.startswith(end, parsed[1]):
+                if _AFTER_HEADER.match(stripped, parsed[1] + len(end)):
+                    table = _resolve(parsed[0], is_array, arrays)
+                    path = table
+        else:
+            parsed = _dotted_key(line, 0)
+            if parsed and line.startswith("=", parsed[1]):
+                path = [*table, *parsed[0]]
+                value = line[parsed[1] + 1 :].strip()
+                for quotes in ('"""', "'''"):
+                    if value.startswith(quotes) and value.count(quotes) == 1:
+                        closing = quotes
+        if path is None:
+            continue
+        if path[: len(target)] == target:
+            return number
+        if len(path) > best_length and target[: len(path)] == path:
+            best, best_length = number, len(path)
+    return best
+
+
+def _resolve(
+    names: list[str], is_array: bool, arrays: dict[tuple[str | int, ...], int]
+) -> list[str | int]:
+    """A table header as a path, each array of tables at its latest entry."""
+    path: list[str | int] = []
+    for i, name in enumerate(names):
+        path.append(name)
+        key = tuple(path)
+        if is_array and i == len(names) - 1:
+            arrays[key] = arrays.get(key, 0) + 1
+        if key in arrays:
+            path.append(arrays[key] - 1)
+    return path
+
+
 class _Doc:
     """A parsed TOML file that can say where a key is and refuse unknown keys."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        try:
-            self.text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise LessonFormatError(f"{path}: file not found. Create it.") from None
-        except OSError as exc:
-            raise LessonFormatError(
-                f"{path}: cannot read it ({exc.strerror})."
-            ) from None
+        self.text = _read_text(path)
         try:
             self.data = tomllib.loads(self.text)
         except tomllib.TOMLDecodeError as exc:
             raise LessonFormatError(f"{path}: not valid TOML: {exc}.") from None
 
     def where(self, key: str) -> str:
-        """``file:line`` of the first line that sets ``key``, or just the file."""
-        leaf = key.rsplit(".", 1)[-1].split("[")[0]
-        pattern = re.compile(rf"^\s*(\[+\s*)?[\w.]*\b{re.escape(leaf)}\b")
-        for number, line in enumerate(self.text.splitlines(), 1):
-            if pattern.match(line):
-                return f"{self.path}:{number}"
-        return str(self.path)
+        """``file:line`` of the line that sets ``key`` (or its nearest table), else the file."""
+        number = _locate(self.text, key)
+        return f"{self.path}:{number}" if number else str(self.path)
 
     def fail(self, key: str, problem: str) -> LessonFormatError:
         return LessonFormatError(f"{self.where(key)}: {key}: {problem}")
@@ -151,9 +248,21 @@ def load_course(root: Path) -> Course:
     if (root / LESSON_FILE).is_file() and not (root / COURSE_FILE).is_file():
         lesson = load_lesson(root)
         return Course(title=lesson.title, lessons=(lesson,), root=root)
+    if root.is_file():
+        raise LessonFormatError(
+            f"{root}: is a file; point at the folder that holds {COURSE_FILE} "
+            f"(a course) or {LESSON_FILE} (one lesson)."
+        )
     if not root.is_dir():
         raise LessonFormatError(
             f"{root}: no such folder. Point at a lesson pack folder."
+        )
+    if not (root / COURSE_FILE).exists():
+        raise LessonFormatError(
+            f"{root}: has neither {COURSE_FILE} nor {LESSON_FILE}. A course folder "
+            f"needs {COURSE_FILE} (its title and lesson folders, in order); a single "
+            f"lesson folder needs {LESSON_FILE}. Add one, or point at the folder that "
+            "has it."
         )
     doc = _Doc(root / COURSE_FILE)
     data = doc.data
@@ -200,7 +309,7 @@ def _read_markdown(doc: _Doc, folder: Path, name: Any, key: str) -> str:
         raise doc.fail(
             key, f"file {name} does not exist in {folder}; create it or fix the name."
         )
-    return path.read_text(encoding="utf-8")
+    return _read_text(path)
 
 
 def load_lesson(folder: Path) -> Lesson:
@@ -321,7 +430,7 @@ def _load_lab(doc: _Doc, folder: Path, raw: Any) -> tuple[LabSpec, dict[str, str
                     f"{where}.handler",
                     f"file {file_name} does not exist in {folder}; create it or fix the handler.",
                 )
-            files[file_name] = source.read_text(encoding="utf-8")
+            files[file_name] = _read_text(source, data=False)
         settings = {k: v for k, v in item.items() if k in FUNCTION_SETTINGS}
         functions.append(
             LabFunction(name, handler, bool(item.get("editable", False)), settings)
@@ -532,7 +641,7 @@ def _load_solution(
                     f"{where}.source",
                     f"file {source} does not exist in {folder}; create it or fix the source.",
                 )
-            solution_files[str(target)] = path.read_text(encoding="utf-8")
+            solution_files[str(target)] = _read_text(path, data=False)
         elif do == "set":
             doc.only(params, ("function", "key", "value"), where)
             if params.get("key") not in FUNCTION_SETTINGS:
