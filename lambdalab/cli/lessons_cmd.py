@@ -10,7 +10,6 @@ from typing import Any
 
 from lambdalab.course.loader import bundled_lessons_path, load_course
 from lambdalab.course.session import replay_problems
-from lambdalab.errors import LessonFormatError
 
 
 def register(sub: Any) -> None:
@@ -25,6 +24,10 @@ def register(sub: Any) -> None:
             "Load every lesson (files, keys, references), then replay each one: its "
             "starting state must fail its checks and its reference solution must pass."
         ),
+        epilog=(
+            "Exit status: 0 when every lesson passes, 1 when a replay finds problems, "
+            "2 when a file cannot be loaded (the message names the file and line)."
+        ),
     )
     check.add_argument(
         "path",
@@ -36,11 +39,7 @@ def register(sub: Any) -> None:
 
 def run_check(args: argparse.Namespace) -> int:
     root = Path(args.path) if args.path else bundled_lessons_path()
-    try:
-        course = load_course(root)
-    except LessonFormatError as exc:
-        print(f"lambdalab: {exc}", file=sys.stderr)
-        return 1
+    course = load_course(root)  # a LessonFormatError: the shell says it, exit 2
     problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="lambdalab-check-") as scratch:
         for lesson in course.lessons:
