@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from lambdalab.engine.scenario import not_utf8_text
 from lambdalab.errors import HandlerError, LambdaLabError
 
 
@@ -34,14 +35,32 @@ def function_name_for(path: Path) -> str:
     return name[:64]
 
 
-def read_json_file(path_text: str, what: str) -> Any:
-    """Read JSON from a file (or ``-`` for stdin) with a message naming the file."""
+def read_text_file(path_text: str, what: str) -> str:
+    """A file's UTF-8 text (``-`` for stdin); a UTF-8 byte-order mark is dropped.
+
+    A file that is missing, unreadable or not UTF-8 is named with what to do.
+    """
     try:
-        text = sys.stdin.read() if path_text == "-" else Path(path_text).read_text()
+        if path_text == "-":
+            buffer = getattr(sys.stdin, "buffer", None)
+            if buffer is None:  # a text stream with no bytes under it
+                return str(sys.stdin.read()).removeprefix("\ufeff")
+            return bytes(buffer.read()).decode("utf-8-sig")
+        return Path(path_text).read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise LambdaLabError(
-            f"Cannot read {what} {path_text}: {exc.strerror}."
+            f"Cannot read {what} {path_text}: {exc.strerror}. Check the path."
         ) from None
+    except UnicodeDecodeError as exc:
+        name = "standard input" if path_text == "-" else path_text
+        raise LambdaLabError(
+            f"{what.capitalize()} {not_utf8_text(name, exc)}"
+        ) from None
+
+
+def read_json_file(path_text: str, what: str) -> Any:
+    """Read JSON from a file (or ``-`` for stdin) with a message naming the file."""
+    text = read_text_file(path_text, what)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from lambdalab.engine.scenario import not_utf8_text
 from lambdalab.errors import ProxyResponseError
 from lambdalab.triggers.events import SAMPLE_REQUEST_ID
 from lambdalab.triggers.http import (
@@ -83,19 +84,19 @@ def register(subparsers: Any) -> None:
 
 
 def _read(name: str) -> str:
-    if name == "-":
-        return sys.stdin.read()
+    """The file's text; a UTF-8 byte-order mark is dropped, as JSON readers allow."""
     try:
-        return Path(name).read_text(encoding="utf-8")
+        if name == "-":
+            return sys.stdin.read().removeprefix("\ufeff")
+        return Path(name).read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise ProxyResponseError(
             f"cannot read response file {name!r}: {exc.strerror or exc}; give the path "
             "of a JSON file, or - for stdin"
         ) from None
-    except UnicodeDecodeError:
-        raise ProxyResponseError(
-            f"response file {name!r} is not UTF-8 text; save the JSON as UTF-8"
-        ) from None
+    except UnicodeDecodeError as exc:
+        label = "stdin" if name == "-" else repr(name)
+        raise ProxyResponseError(f"response file {not_utf8_text(label, exc)}") from None
 
 
 def _reject_constant(name: str) -> object:

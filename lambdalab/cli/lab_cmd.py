@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import codecs
 import sys
 from pathlib import Path
 from typing import Any
 
+from lambdalab.cli.common import read_json_file, read_text_file, split_handler
 from lambdalab.cli.progress_cmd import learner_name
 from lambdalab.course.loader import bundled_lessons_path, load_course
 from lambdalab.course.progress import ProgressStore
@@ -101,6 +103,7 @@ def run_lab(args: argparse.Namespace) -> int:
         for option, key in names.items()
         if getattr(args, option, None) is not None
     }
+    _check_files(args.handler_spec, args.event)
     course = free_play_course(
         args.handler_spec,
         args.event,
@@ -123,6 +126,21 @@ def run_lab(args: argparse.Namespace) -> int:
         api_port=args.api_port,
         theme=getattr(args, "theme", None),
     )
+
+
+def _check_files(handler_spec: str, event_files: list[str]) -> None:
+    """Name a handler or event file that is unreadable, not UTF-8 or not JSON."""
+    code_dir, handler = split_handler(handler_spec)
+    read_text_file(str(code_dir / handler.partition(":")[0]), "handler file")
+    for item in event_files:
+        if item == "-":
+            continue  # not a file: the lab says so
+        read_json_file(item, "event file")
+        if Path(item).read_bytes().startswith(codecs.BOM_UTF8):
+            raise LambdaLabError(
+                f"Event file {item} starts with a UTF-8 byte-order mark (BOM), which "
+                "the lab does not read; save it as UTF-8 without a BOM."
+            )
 
 
 def _run(

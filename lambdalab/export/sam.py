@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from lambdalab.course.model import Action, LabSpec, Lesson
 from lambdalab.engine.model import DurationModel, FunctionConfig, parse_handler
-from lambdalab.engine.scenario import Scenario
+from lambdalab.engine.scenario import Scenario, not_utf8_text
 from lambdalab.engine.service import BUS_PREFIX, parse_target
 from lambdalab.errors import ConfigError
 from lambdalab.export import scan
@@ -100,7 +100,7 @@ def from_lesson(
         for name in files:
             path = workspace / name
             if path.is_file():
-                files[name] = path.read_text(encoding="utf-8")
+                files[name] = _read_code(path, f"your {name} for {lesson.id}")
     out = []
     for function in lesson.lab.functions:
         config = function_config(function.name, function.handler, function.settings)
@@ -117,14 +117,19 @@ def from_scenario(scenario: Scenario) -> list[ExportFunction]:
             file_name, _ = parse_handler(config.handler)
             folder = config.code_dir or scenario.path.parent
             path = folder / file_name
-            try:
-                files[file_name] = path.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise ConfigError(
-                    f"Cannot read the handler of {config.name}, {path}: {exc.strerror}."
-                ) from None
+            files[file_name] = _read_code(path, f"the handler of {config.name}")
         out.append(ExportFunction(config, files))
     return out
+
+
+def _read_code(path: Path, what: str) -> str:
+    """A handler file's text; an unreadable or non-UTF-8 file is named with the fix."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"Cannot read {what}, {path}: {exc.strerror}.") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"Cannot read {what}: {not_utf8_text(path, exc)}") from None
 
 
 # -- the template ------------------------------------------------------------------
