@@ -454,6 +454,7 @@ def _load_lab(doc: _Doc, folder: Path, raw: Any) -> tuple[LabSpec, dict[str, str
     if not isinstance(burst, int) or not 1 <= burst <= 1000:
         raise doc.fail("lab.burst", f"{burst!r} must be a whole number from 1 to 1000.")
     triggers = load_lab_triggers(doc, raw, {f.name for f in functions})
+    _check_variable_files(raw, folder)
     spec = LabSpec(
         tuple(functions),
         dict(events),
@@ -466,6 +467,22 @@ def _load_lab(doc: _Doc, folder: Path, raw: Any) -> tuple[LabSpec, dict[str, str
         **load_lab_security(doc, raw, {f.name for f in functions}, folder),
     )
     return spec, files
+
+
+def _check_variable_files(raw: dict[str, Any], folder: Path) -> None:
+    """Name a ``{ file = "..." }`` environment variable's file that is not UTF-8 text.
+
+    The security loader reads these files; their shape is checked there.
+    """
+    security = raw.get("security")
+    named = security.get("environments") if isinstance(security, dict) else None
+    for item in named.values() if isinstance(named, dict) else ():
+        variables = item.get("variables") if isinstance(item, dict) else None
+        for value in variables.values() if isinstance(variables, dict) else ():
+            if isinstance(value, dict) and set(value) == {"file"}:
+                path = folder / str(value["file"])
+                if path.is_file():
+                    _read_text(path)
 
 
 def _load_step(

@@ -247,3 +247,15 @@ def test_a_file_instead_of_a_folder_is_named(tmp_path: Path) -> None:
     lesson = _copy_lesson(tmp_path)
     with pytest.raises(LessonFormatError, match="is a file; point at the folder"):
         load_course(lesson / "lesson.toml")
+
+
+def test_an_environment_variable_file_that_is_not_utf8_is_named(
+    tmp_path: Path,
+) -> None:
+    lesson = tmp_path / "security"
+    shutil.copytree(LESSONS / "11-security", lesson)
+    pem = lesson / "partner-cert.pem"
+    pem.write_text(pem.read_text(), encoding="utf-16")
+    with pytest.raises(LessonFormatError) as err:
+        load_course(lesson)
+    assert str(err.value) == f"{pem}: {UTF16_REASON}"
