@@ -62,10 +62,7 @@ def run_export(args: argparse.Namespace) -> int:
     from lambdalab.export import sam
 
     out = Path(args.out)
-    if out.exists() and any(out.iterdir()) and not args.force:
-        raise LambdaLabError(
-            f"{out} is not empty; choose an empty folder or pass --force to overwrite."
-        )
+    _check_out(out, args.force)
     triggers = sam.Triggers(
         function=args.function,
         schedule=args.schedule,
@@ -102,12 +99,40 @@ def run_export(args: argparse.Namespace) -> int:
         )
     for warning in export.warnings:
         print(f"lambdalab: warning: {warning}", file=sys.stderr)
-    written = sam.write(export, out)
+    try:
+        written = sam.write(export, out)
+    except OSError as exc:
+        raise _cannot_write(out, exc) from None
     print(f"Wrote {len(written)} files to {out}:")
     for path in written:
         print(f"  {path.relative_to(out)}")
     print(f"Deploy: cd {out} && sam build && sam deploy --guided")
     return 0
+
+
+def _check_out(out: Path, force: bool) -> None:
+    """Refuse an --out that is a file or a non-empty folder before exporting."""
+    if out.exists() and not out.is_dir():
+        raise LambdaLabError(
+            f"--out {out} is a file; name a folder (it is created if missing)."
+        )
+    try:
+        if out.is_dir() and any(out.iterdir()) and not force:
+            raise LambdaLabError(
+                f"{out} is not empty; choose an empty folder or pass --force to "
+                "overwrite."
+            )
+    except OSError as exc:
+        raise _cannot_write(out, exc) from None
+
+
+def _cannot_write(out: Path, exc: OSError) -> LambdaLabError:
+    """Writing the application failed: name the path and what to do."""
+    detail = f" at {exc.filename}" if exc.filename not in (None, str(out)) else ""
+    return LambdaLabError(
+        f"Cannot write the export to {out}: {exc.strerror}{detail}. Choose an --out "
+        "folder you can write to (missing folders are created)."
+    )
 
 
 def _find_lesson(args: argparse.Namespace) -> Any:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from lambdalab.course.progress import Progress, ProgressStore
+from lambdalab.errors import ProgressError
 
 
 def register(sub: Any) -> None:
@@ -47,9 +48,24 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _save_failed(store: ProgressStore, exc: OSError) -> ProgressError:
+    """Saving into the learner's folder failed: name it and how to move it."""
+    detail = (
+        f" at {exc.filename}" if exc.filename not in (None, str(store.folder)) else ""
+    )
+    return ProgressError(
+        f"Cannot save progress in {store.folder}: {exc.strerror}{detail}. Every part "
+        "of that path must be a folder you can write to; or set LAMBDALAB_HOME to "
+        "one that is."
+    )
+
+
 def run_import(args: argparse.Namespace) -> int:
     store = ProgressStore(learner_name(args))
-    progress = store.import_(Path(args.file))
+    try:
+        progress = store.import_(Path(args.file))
+    except OSError as exc:
+        raise _save_failed(store, exc) from None
     done = sum(1 for p in progress.lessons.values() if p.completed)
     print(f"Imported {args.file} for {store.learner}: {done} lesson(s) completed.")
     return 0
@@ -72,6 +88,9 @@ def run_reset(args: argparse.Namespace) -> int:
         if answer.strip().lower() != "yes":
             print("Nothing changed.")
             return 0
-    store.save(Progress(store.learner))
+    try:
+        store.save(Progress(store.learner))
+    except OSError as exc:
+        raise _save_failed(store, exc) from None
     print(f"Progress of {store.learner} reset.")
     return 0

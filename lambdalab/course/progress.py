@@ -171,9 +171,11 @@ class ProgressStore:
     def export(self, target: Path) -> None:
         """Copy the progress to ``target`` for another machine."""
         progress = self.load()
-        target.write_text(
-            json.dumps(progress.to_json(), indent=2, sort_keys=True), encoding="utf-8"
-        )
+        text = json.dumps(progress.to_json(), indent=2, sort_keys=True)
+        try:
+            target.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ProgressError(_cannot_write(target, exc)) from None
 
     def import_(self, source: Path) -> Progress:
         """Replace this learner's progress with an exported file (validated first)."""
@@ -230,6 +232,30 @@ def _lesson_progress(item: dict[str, Any], where: str) -> LessonProgress:
             raise ProgressError(f"{where}: {key} is {value!r}; it must be {expected}.")
         values[key] = value
     return LessonProgress(**values)
+
+
+def _cannot_write(target: Path, exc: OSError) -> str:
+    """Why a progress file could not be written, and what to do instead."""
+    if isinstance(exc, IsADirectoryError) or target.is_dir():
+        return (
+            f"Cannot write progress to {target}: it is a folder. Name a file, "
+            f"e.g. {target / 'progress.json'}."
+        )
+    folder = target.parent
+    if folder.exists() and not folder.is_dir():
+        return (
+            f"Cannot write progress to {target}: {folder} is a file, not a folder. "
+            "Name a file in a folder."
+        )
+    if not folder.exists():
+        return (
+            f"Cannot write progress to {target}: the folder {folder} does not "
+            "exist. Create it first, or name a file in a folder that exists."
+        )
+    return (
+        f"Cannot write progress to {target}: {exc.strerror}. Choose a place you can "
+        "write to."
+    )
 
 
 def _reason(exc: BaseException) -> str:

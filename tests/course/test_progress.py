@@ -103,3 +103,31 @@ def test_hand_edited_fields_are_refused_by_name(
         .replace("}", r"\}"),
     ):
         store.import_(bad)
+
+
+def test_export_to_a_folder_that_does_not_exist_says_so(tmp_path: Path) -> None:
+    store = ProgressStore("ada", home=tmp_path / "home")
+    target = tmp_path / "missing" / "p.json"
+    with pytest.raises(ProgressError) as err:
+        store.export(target)
+    assert str(err.value) == (
+        f"Cannot write progress to {target}: the folder {target.parent} does not "
+        "exist. Create it first, or name a file in a folder that exists."
+    )
+
+
+def test_export_onto_a_folder_names_a_file_to_use(tmp_path: Path) -> None:
+    store = ProgressStore("ada", home=tmp_path / "home")
+    with pytest.raises(ProgressError) as err:
+        store.export(tmp_path)
+    assert str(err.value) == (
+        f"Cannot write progress to {tmp_path}: it is a folder. Name a file, e.g. "
+        f"{tmp_path / 'progress.json'}."
+    )
+
+
+def test_export_below_a_file_says_the_parent_is_a_file(tmp_path: Path) -> None:
+    store = ProgressStore("ada", home=tmp_path / "home")
+    (tmp_path / "notes").write_text("")
+    with pytest.raises(ProgressError, match=r"notes is a file, not a folder"):
+        store.export(tmp_path / "notes" / "p.json")
