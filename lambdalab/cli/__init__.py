@@ -1,12 +1,15 @@
 """The ``lambdalab`` command line: a thin shell over the engine, triggers, course and UI.
 
 Each subcommand lives in its own module and registers itself through ``register``; the
-shell only parses arguments, prints, and maps ``LambdaLabError`` to exit status 2.
+shell only parses arguments, prints, and maps ``LambdaLabError`` (and any file or
+encoding error a subcommand did not name itself) to one line and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -14,6 +17,8 @@ from lambdalab import __version__
 from lambdalab.errors import LambdaLabError
 
 Handler = Callable[[argparse.Namespace], int]
+
+_log = logging.getLogger(__name__)
 
 # Modules that add subcommands; each exposes ``register(subparsers)``.
 _SUBCOMMAND_MODULES = (
@@ -84,3 +89,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader of stdout went away (``| head``): nothing to say, and nowhere
+        # to say it; stdout is pointed at devnull so the exit flush stays quiet.
+        _log.debug("stdout closed by its reader", exc_info=True)
+        _silence_stdout()
+        return 141
+    except (OSError, UnicodeError) as exc:
+        # A file error a subcommand did not name itself: one line, never a traceback.
+        _log.debug("%s failed", args.command or "lambdalab", exc_info=True)
+        print(f"lambdalab: {describe_os_error(exc)}", file=sys.stderr)
+        return 2
+
+
+def describe_os_error(exc: OSError | UnicodeError) -> str:
+    """A file or encoding error as one sentence with the path and what to do."""
+    if isinstance(exc, UnicodeDecodeError):
+        return (
+            f"a file is not UTF-8 text ({exc.reason} at byte {exc.start}). Save it as "
+            "UTF-8 and try again."
+        )
+    if isinstance(exc, UnicodeEncodeError):
+        return (
+            f"cannot write {exc.object[exc.start : exc.end]!r} in the {exc.encoding} "
+            "encoding. Use a UTF-8 terminal or set PYTHONIOENCODING=utf-8."
+        )
+    if isinstance(exc, UnicodeError):
+        return f"{exc}. Save the file as UTF-8 and try again."
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is None:
+        return f"{reason}."
+    where = str(exc.filename)
+    if exc.filename2 is not None:
+        where += f" -> {exc.filename2}"
+    return f"{where}: {reason}. Check the path and that you may read or write it."
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass  # stdout has no file descriptor (captured): nothing will be flushed
