@@ -69,6 +69,15 @@ class _LessonFooter(Footer):
             self._listed = listed  # Textual rebuilds only in these cases
 
 
+class _LogStream(RichLog):
+    """The log stream; when it comes into view, the lab writes the lines it held back."""
+
+    def on_show(self) -> None:
+        screen = self.screen
+        if isinstance(screen, LessonScreen):
+            self.call_after_refresh(screen.draw_lab)
+
+
 class LessonScreen(Screen[None]):
     """The lesson text on the left, the live lab on the right."""
 
@@ -184,7 +193,9 @@ class LessonScreen(Screen[None]):
                         yield Static(id="numbers")
                         yield Static(id="invocations")
                         yield Static(id="response", classes="box")
-                        yield RichLog(id="log", max_lines=400, wrap=True, min_width=20)
+                        yield _LogStream(
+                            id="log", max_lines=400, wrap=True, min_width=20
+                        )
                     for panel in self.panels:
                         with TabPane(type(panel).TAB_TITLE, id=f"tab-{panel.id}"):  # type: ignore[attr-defined]
                             yield panel
@@ -708,18 +719,25 @@ class LessonScreen(Screen[None]):
         session = self.session
         service = session.service
         records = service.trace.count
+        log = self.query_one("#log", RichLog)
+        # Lines are written only once the log is laid out on screen: a hidden log (an
+        # other tab, or the lesson text in a narrow terminal) would wrap them at its
+        # minimum width for good. They catch up on the first frame that shows it.
+        log_shown = (
+            log.region.width > 0
+            and self.query_one("#lab-tabs", TabbedContent).active == "tab-lab"
+        )
         changed = (
             force
             or records != self._seen_records
             or session.revision != self._drawn_revision
+            or (log_shown and records != self._logged_records)
         )
         self._draw_status()
         if not changed:
             return
-        log = self.query_one("#log", RichLog)
         self._seen_records = records
-        if self.query_one("#lab-tabs", TabbedContent).active == "tab-lab":
-            # Written only while shown: a hidden log would wrap lines at its minimum width.
+        if log_shown:
             for record in service.trace.since(self._logged_records):
                 if record.kind == "log":
                     log.write(render.log_line(record.time_ms, record.data["message"]))
