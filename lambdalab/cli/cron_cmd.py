@@ -20,8 +20,9 @@ def register(subparsers: Any) -> None:
         help="explain a cron()/rate() schedule expression and list its next fire times",
         description=(
             "Explain an EventBridge schedule expression (cron(...), rate(...), or "
-            "the six cron fields alone, as the Lambda console takes them) and list "
-            "its next fire times in UTC. Quote the expression: '0 8 * * ? *'."
+            "the six cron fields alone, as the Lambda console takes them; "
+            "EventBridge's API and templates need cron(...)) and list its next fire "
+            "times in UTC. Quote the expression: 'cron(0 8 * * ? *)'."
         ),
     )
     parser.add_argument("expression", nargs="+", metavar="EXPR")
@@ -96,7 +97,16 @@ def run(args: argparse.Namespace) -> int:
         after = parsed
     tz: str | None = args.tz
     zone = resolve_timezone(tz)  # ScheduleSyntaxError -> "lambdalab: ...", exit 2
-    schedule = parse_schedule(" ".join(args.expression))
+    text = " ".join(args.expression)
+    schedule = parse_schedule(text)
+    if schedule.kind == "cron" and not text.startswith("cron("):
+        # Taken as the Lambda console takes them; PutRule and templates refuse them.
+        print(
+            "lambdalab: note: six bare fields are what the Lambda console takes; "
+            "EventBridge's ScheduleExpression (PutRule, SAM, CloudFormation) needs "
+            f"the wrapper: {schedule.expression}",
+            file=sys.stderr,
+        )
     description = schedule.describe(tz)
     fires = schedule.next_fire_times(after, int(count_text), tz)
 

@@ -991,7 +991,9 @@ def _parse_cron(body: str, text: str) -> CronSchedule:
     fields = [f for f in body.split(" ") if f]
     if len(fields) != 6:
         raise ScheduleFieldError(
-            _field_count_reason(fields, body), field="expression", value=text
+            _field_count_reason(fields, body, text.startswith("cron(")),
+            field="expression",
+            value=text,
         )
     fields = [f.upper() for f in fields]  # names and L/W are case-insensitive
     minute_text, hour_text, dom_text, month_text, dow_text, year_text = fields
@@ -1037,11 +1039,20 @@ def _check_day_fields(dom: str, dow: str, text: str) -> None:
     raise ScheduleFieldError(reason, field="day-of-week", fields=both, value=text)
 
 
-def _field_count_reason(fields: list[str], body: str) -> str:
-    reason = f"cron needs 6 fields ({_FIELDS_HINT}); got {len(fields)}: {body!r}."
+def _field_count_reason(fields: list[str], body: str, wrapped: bool) -> str:
+    if wrapped:
+        reason = f"cron needs 6 fields ({_FIELDS_HINT}); got {len(fields)}: {body!r}."
+    else:
+        # Neither cron(...) nor rate(...): say what a schedule expression looks like.
+        reason = (
+            f"{body!r} is not cron(...), rate(...) or six cron fields (it has "
+            f"{len(fields)} fields); write cron({_FIELDS_HINT}), e.g. "
+            "cron(0 8 * * ? *), or rate(5 minutes)."
+        )
     suggestion = _suggest_six_fields(fields)
     if suggestion is not None:
-        reason += f" Did you mean {suggestion!r}?"
+        shown = suggestion if wrapped else f"cron({suggestion})"
+        reason += f" Did you mean {shown!r}?"
     elif len(fields) == 7:
         reason += " EventBridge cron has no seconds field."
     return reason

@@ -216,3 +216,38 @@ def test_now_has_no_seconds():
     now = cron_cmd._now()
     assert now.tzinfo is UTC
     assert (now.second, now.microsecond) == (0, 0)
+
+
+def test_text_that_is_no_expression_says_how_to_write_one(capsys):
+    code, out, err = run(capsys, "bad expression")
+    assert (code, out) == (2, "")
+    assert err == (
+        "lambdalab: Parameter ScheduleExpression is not valid. 'bad expression' is "
+        "not cron(...), rate(...) or six cron fields (it has 2 fields); write "
+        "cron(minutes hours day-of-month month day-of-week year), e.g. "
+        "cron(0 8 * * ? *), or rate(5 minutes).\n"
+    )
+
+
+def test_bare_unix_cron_is_offered_in_its_wrapper(capsys):
+    code, _, err = run(capsys, "0 9 * * 1-5")
+    assert code == 2
+    assert "write cron(minutes hours" in err
+    assert err.endswith("Did you mean 'cron(0 9 ? * 2-6 *)'?\n")  # 1-5 Unix = 2-6 AWS
+
+
+def test_bare_six_fields_work_with_a_note_that_eventbridge_needs_cron(capsys):
+    # LAMBDA-FACTS 5.2: the Lambda console takes the fields alone; 5.1: PutRule's
+    # ScheduleExpression is cron(...) or rate(...).
+    code, out, err = run(capsys, "0 8 * * ? *", "--after", "2025-01-01", "--count", "1")
+    assert (code, out) == (0, "At 08:00 UTC, every day\n2025-01-01T08:00:00Z\n")
+    assert err == (
+        "lambdalab: note: six bare fields are what the Lambda console takes; "
+        "EventBridge's ScheduleExpression (PutRule, SAM, CloudFormation) needs the "
+        "wrapper: cron(0 8 * * ? *)\n"
+    )
+
+
+def test_wrapped_expressions_get_no_note(capsys):
+    for expression in ("cron(0 8 * * ? *)", "rate(5 minutes)"):
+        assert run(capsys, expression, "--count", "1")[2] == ""

@@ -597,7 +597,18 @@ def test_message_five_fields_suggests_six():  # LAMBDA-FACTS 5.4 (cds-snc #344)
 
 def test_message_five_fields_renumbers_unix_weekdays():
     # Unix 1-5 is Monday-Friday; in AWS numbering that is 2-6.
-    assert "Did you mean '0 9 ? * 2-6 *'?" in str(refused("0 9 * * 1-5"))
+    assert "Did you mean '0 9 ? * 2-6 *'?" in str(refused("cron(0 9 * * 1-5)"))
+    # Without the wrapper, the suggestion is what EventBridge takes (LAMBDA-FACTS 5.1).
+    assert "Did you mean 'cron(0 9 ? * 2-6 *)'?" in str(refused("0 9 * * 1-5"))
+
+
+def test_message_without_cron_or_rate_says_how_to_write_one():
+    assert str(refused("every day")) == (
+        "Parameter ScheduleExpression is not valid. 'every day' is not cron(...), "
+        "rate(...) or six cron fields (it has 2 fields); write cron(minutes hours "
+        "day-of-month month day-of-week year), e.g. cron(0 8 * * ? *), or "
+        "rate(5 minutes)."
+    )
 
 
 def test_message_rate_plural_rule():  # PITFALLS R06
