@@ -737,7 +737,9 @@ def _events(
     if triggers.schedule:
         from lambdalab.triggers.schedule import parse_schedule
 
-        parse_schedule(triggers.schedule)  # refuses what EventBridge would refuse
+        # Refuses what EventBridge would refuse; six bare fields (as the Lambda
+        # console takes them) come back as cron(...), which the template needs.
+        schedule = parse_schedule(triggers.schedule)
         if triggers.schedule.strip().startswith("at("):
             raise ConfigError(
                 f"Schedule {triggers.schedule!r} is a one-time at() schedule, which "
@@ -745,7 +747,7 @@ def _events(
             )
         events["Schedule"] = {
             "Type": "Schedule",
-            "Properties": {"Schedule": triggers.schedule.strip()},
+            "Properties": {"Schedule": schedule.expression},
         }
     if triggers.api:
         if not triggers.api_path.startswith("/"):

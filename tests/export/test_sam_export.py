@@ -412,3 +412,14 @@ def test_a_lessons_own_schedules_front_door_and_buckets_are_exported(
             "Application Load Balancer"
             in template["Metadata"]["lambdalab"]["NotExported"][0]
         )
+
+
+def test_bare_schedule_fields_are_written_as_cron(tmp_path: Path, home: Path) -> None:
+    # The Lambda console takes six bare fields (LAMBDA-FACTS 5.2); a template's
+    # Schedule is an EventBridge ScheduleExpression, which needs cron(...) (5.1).
+    out = tmp_path / "out"
+    args = ["export", "sync-vs-async", "--out", str(out), "--schedule", "0 8 * * ? *"]
+    assert main(args) == 0
+    resources = load(out / "template.yaml")["Resources"]
+    events = resources["PackerFunction"]["Properties"]["Events"]
+    assert events["Schedule"]["Properties"] == {"Schedule": "cron(0 8 * * ? *)"}
