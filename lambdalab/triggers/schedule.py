@@ -1046,7 +1046,8 @@ def _field_count_reason(fields: list[str], body: str, wrapped: bool) -> str:
         # Neither cron(...) nor rate(...): say what a schedule expression looks like.
         reason = (
             f"{body!r} is not cron(...), rate(...) or six cron fields (it has "
-            f"{len(fields)} fields); write cron({_FIELDS_HINT}), e.g. "
+            f"{len(fields)} field{'' if len(fields) == 1 else 's'}); write "
+            f"cron({_FIELDS_HINT}), e.g. "
             "cron(0 8 * * ? *), or rate(5 minutes)."
         )
     suggestion = _suggest_six_fields(fields)

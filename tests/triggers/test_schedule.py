@@ -682,3 +682,7 @@ def test_describe_names_the_zone():
     assert parse_schedule("cron(0/10 * ? * MON-FRI *)").describe("Asia/Kolkata") == (
         "Every 10 minutes, Monday through Friday (Asia/Kolkata time)"
     )
+
+
+def test_message_counts_one_field_in_the_singular():
+    assert "(it has 1 field); write cron(" in str(refused("daily"))
