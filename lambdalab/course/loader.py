@@ -142,7 +142,7 @@ def _key_path(key: str) -> list[str | int]:
 
 
 def _locate(text: str, key: str) -> int | None:
-    """The line that sets ``key``, else the first line inside it, else its nearest table.
+    """The line setting ``key``, else the first line inside it, else its nearest table.
 
     Follows TOML's tables and arrays of tables (``[[steps]]`` counts from 0), so a key
     that appears in many tables (``id``, ``type``) is found in the right one.
@@ -211,7 +211,7 @@ class _Doc:
             raise LessonFormatError(f"{path}: not valid TOML: {exc}.") from None
 
     def where(self, key: str) -> str:
-        """``file:line`` of the line that sets ``key`` (or its nearest table), else the file."""
+        """``file:line`` where ``key`` is set (or its nearest table), else the file."""
         number = _locate(self.text, key)
         return f"{self.path}:{number}" if number else str(self.path)
 

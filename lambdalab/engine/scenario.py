@@ -143,7 +143,7 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def not_utf8_text(path: object, exc: UnicodeDecodeError) -> str:
-    """The message for a file that is not UTF-8: the file, the first bad byte, the fix."""
+    """Why a file is not UTF-8 text (its first bad byte) and what to do about it."""
     data = exc.object
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         reason = "it starts with a UTF-16 byte-order mark, so it was saved as UTF-16"

@@ -1,4 +1,4 @@
-"""Files that are not UTF-8 (or start with a byte-order mark) are named, never a traceback.
+"""Files that are not UTF-8 (or start with a byte-order mark): named, never a traceback.
 
 Each command that reads a file the user names says which file, why it cannot be read
 and what to do, with exit status 2. A UTF-8 byte-order mark is accepted where JSON or
