@@ -130,6 +130,7 @@ class LessonScreen(Screen[None]):
         self._checked_at = 0.0
         self._code_since = 0.0
         self._status_text = ""
+        self._step_text: str | None = None
         self._status_at = 0.0
         self._logged_records = 0
         load_panels()
@@ -476,6 +477,9 @@ class LessonScreen(Screen[None]):
                 )
             else:
                 text = before + after
+        if text == self._step_text:
+            return  # a Markdown update parses and mounts every block again
+        self._step_text = text
         self.query_one("#step-text", Markdown).update(text)
 
     def draw_predict(self) -> None:
