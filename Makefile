@@ -4,21 +4,33 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+# pip compiles one file at a time; compileall uses every core. lambdalab itself is
+# compiled too: every test worker, CLI and server subprocess imports it. A file
+# that does not compile is skipped, as pip skips it.
+COMPILE := $(BIN)/python -m compileall -q -j 0 $(VENV)/lib lambdalab >/dev/null || true
 
 LINT_PATHS := $(wildcard lambdalab tests benchmarks examples lessons)
 
-.PHONY: run test lint check-lessons clean
+.PHONY: run test lint check-lessons pytest clean
 
+# The venv gets pip from the index cache like every other package; the fallback is
+# ensurepip's bundled copy, for a Python whose own pip cannot install elsewhere.
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(PYTHON) -m venv --without-pip $(VENV)
+	$(PYTHON) -m pip --disable-pip-version-check --python $(BIN)/python \
+		install --quiet pip 2>/dev/null \
+		|| { $(BIN)/python -m ensurepip --default-pip \
+		&& $(PIP) install --quiet --upgrade pip; }
 
 $(STAMP_RUN): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e .
+	$(PIP) install --quiet --no-compile -e .
+	$(COMPILE)
 	touch $@
 
 $(STAMP_TEST): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(PIP) install --quiet --no-compile -e ".[test]"
+	$(COMPILE)
 	touch $@ $(STAMP_RUN)
 
 run: $(STAMP_RUN)
@@ -32,8 +44,13 @@ lint: $(STAMP_TEST)
 check-lessons: $(STAMP_TEST)
 	$(BIN)/lambdalab lessons check
 
-test: lint check-lessons
+pytest: $(STAMP_TEST)
 	$(BIN)/python -m pytest
+
+# The checks run beside the tests, which leave the cores idle now and then; each
+# one's output is shown whole when it ends, and any failure fails the target.
+test: $(STAMP_TEST)
+	@$(MAKE) --no-print-directory -j 3 --output-sync=target lint check-lessons pytest
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
