@@ -6,6 +6,7 @@ import time
 from typing import TYPE_CHECKING
 
 from rich.markup import escape
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -36,6 +37,7 @@ from lambdalab.ui.panels import PANELS, load_panels
 if TYPE_CHECKING:
     from lambdalab.ui.app import LambdaLabApp
 
+_NOTHING_SHOWN = object()
 REVEAL_MARKER = "<!-- after-prediction -->"
 """In step text, what follows this line is shown only after the learner predicts."""
 TICK_S = 0.05
@@ -131,6 +133,8 @@ class LessonScreen(Screen[None]):
         self._code_since = 0.0
         self._status_text = ""
         self._step_text: str | None = None
+        self._shown: dict[str, str | Text] = {}
+        self._shown_response: object = _NOTHING_SHOWN
         self._status_at = 0.0
         self._logged_records = 0
         load_panels()
@@ -753,18 +757,17 @@ class LessonScreen(Screen[None]):
             if config.reserved_concurrency is None
             else str(config.reserved_concurrency)
         )
-        self.query_one("#function-line", Static).update(
+        self._put(
+            "#function-line",
             f"[b]λ {self.function}[/b]  [dim]{config.memory_mb} MB · timeout "
             f"{config.timeout_s} s · reserved {reserved}[/dim]\n"
             f"next event [b reverse] {self.event} [/b reverse] "
-            f"[dim]{escape(render.json_text(self.lesson.lab.events[self.event])[:40])}  (e changes)[/dim]"
+            f"[dim]{escape(render.json_text(self.lesson.lab.events[self.event])[:40])}  (e changes)[/dim]",
         )
-        self.query_one("#envs", Static).update(
-            render.environments(service.environments[self.function], width)
+        self._put(
+            "#envs", render.environments(service.environments[self.function], width)
         )
-        self.query_one("#numbers", Static).update(
-            render.numbers(service, session.metrics, self.function)
-        )
+        self._put("#numbers", render.numbers(service, session.metrics, self.function))
         self.query_one("#invocations", Static).update(
             render.invocation_rows(
                 session.history,
@@ -781,7 +784,10 @@ class LessonScreen(Screen[None]):
             ),
             None,
         )
-        self.query_one("#response", Static).update(render.response_view(latest))
+        shown = None if latest is None else (latest.request_id, latest.response)
+        if shown != self._shown_response:  # a Group cannot be compared
+            self._shown_response = shown
+            self.query_one("#response", Static).update(render.response_view(latest))
         for panel in self.panels:
             panel.refresh_lab(session)  # type: ignore[attr-defined]
         due = force or time.monotonic() - self._checked_at >= CHECK_EVERY_S
@@ -789,6 +795,14 @@ class LessonScreen(Screen[None]):
             self._drawn_revision = session.revision
             self._checked_at = time.monotonic()
             self.draw_checks()
+
+    def _put(self, selector: str, content: str | Text) -> None:
+        """Update a Static only when what it shows changed: each update lays out the
+        whole screen again, and most redraws change only some of the lab's views."""
+        if self._shown.get(selector) == content:
+            return
+        self._shown[selector] = content
+        self.query_one(selector, Static).update(content)
 
     def _draw_status(self) -> None:
         service = self.session.service
@@ -820,4 +834,5 @@ class LessonScreen(Screen[None]):
         if text != self._status_text and due:
             self._status_text = text
             self._status_at = now
-            self.query_one("#lab-status", Static).update(text)
+            # One line high (lesson.tcss): a new clock needs no layout pass.
+            self.query_one("#lab-status", Static).update(text, layout=False)
