@@ -13,6 +13,7 @@ import pytest
 LONGEST_FIRST = (
     # Measured with --durations on two cores; the longest group first. Tests that
     # match no entry keep their collection order, after these.
+    "tests/ui/test_log_stream.py",  # live mode: seconds of real pauses
     "tests/ui/test_capstone_by_keyboard.py",
     "tests/ui/test_lessons_by_keyboard.py",
     "tests/ui/test_async_panels.py::test_async_lesson_completed_with_the_keyboard",
