@@ -67,6 +67,8 @@ class KeyPanel(Vertical, can_focus=True):
     def on_show(self) -> None:
         self.focus()
         self.call_after_refresh(self._catch_up)
+        self.forget()
+        self.draw()
 
     def _catch_up(self) -> None:
         """Draw what happened while another tab was shown."""
@@ -88,8 +90,20 @@ class KeyPanel(Vertical, can_focus=True):
             self.focus()
 
     def refresh_lab(self, session: LabSession) -> None:
-        """Remember the session; subclasses redraw (only while shown: see ``hidden``)."""
+        """Remember the session and redraw (only while shown: see ``hidden``)."""
         self.session = session
+        self.draw()
+
+    def draw(self) -> None:
+        """Redraw from ``session``: panels that draw nothing else override it."""
+
+    def changed(self, key: Hashable) -> bool:
+        """True, once, when ``key`` (what the whole panel shows) differs from the last
+        drawn; ``forget`` and showing the panel make the next call True."""
+        if self._drawn.get("") == key:
+            return False
+        self._drawn[""] = key
+        return True
 
     @property
     def hidden(self) -> bool:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
@@ -40,10 +38,6 @@ class MetricsPanel(KeyPanel):
     def applies(cls, session: LabSession) -> bool:
         return _uses(session, OPS_CHECKS)
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._key: tuple[Any, ...] = ()
-
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="metrics-scroll", can_focus=False):
             yield Static(id="metrics-view")
@@ -52,16 +46,7 @@ class MetricsPanel(KeyPanel):
             classes="keys",
         )
 
-    def on_show(self) -> None:
-        super().on_show()
-        self._key = ()
-        self._draw()
-
-    def refresh_lab(self, session: LabSession) -> None:
-        super().refresh_lab(session)
-        self._draw()
-
-    def _draw(self) -> None:
+    def draw(self) -> None:
         """Redraw when a metric or the minute changed; never while hidden."""
         session = self.session
         if session is None or not self.is_on_screen:
@@ -70,9 +55,8 @@ class MetricsPanel(KeyPanel):
         metrics = session.metrics
         minute = int(service.now_ms // 60_000)
         key = (id(service), service.trace.count, minute)
-        if key == self._key:
+        if not self.changed(key):
             return
-        self._key = key
         self.query_one("#metrics-view", Static).update(
             render_ops.metrics_view(metrics, service.now_ms)
         )

@@ -52,7 +52,6 @@ class QueuesPanel(KeyPanel):
         super().__init__(**kwargs)
         self.index = 0
         """The selected message, counted over all queues in the order shown."""
-        self._key: tuple[Any, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield Static(id="queue-list")
@@ -66,16 +65,7 @@ class QueuesPanel(KeyPanel):
     def on_mount(self) -> None:
         self.query_one("#queue-list", Static).border_title = "queues and buses"
 
-    def on_show(self) -> None:
-        super().on_show()
-        self._key = ()
-        self._draw()
-
-    def refresh_lab(self, session: LabSession) -> None:
-        super().refresh_lab(session)
-        self._draw()
-
-    def _draw(self) -> None:
+    def draw(self) -> None:
         """Redraw when a message arrived, left or was selected; never while hidden."""
         session = self.session
         if session is None or not self.is_on_screen:
@@ -87,9 +77,8 @@ class QueuesPanel(KeyPanel):
         last = rows[-1][1].message_id if rows else ""
         redriven = sum(q.redriven for q in service.queues.values())
         key = (id(service), len(rows), last, redriven, self.index, width)
-        if key == self._key:
+        if not self.changed(key):
             return
-        self._key = key
         self.query_one("#queue-list", Static).update(
             render_async.queue_list(service, width, self.index if rows else None)
         )
@@ -110,7 +99,7 @@ class QueuesPanel(KeyPanel):
 
     def action_select(self, step: int) -> None:
         self.index = max(0, self.index + step)
-        self._draw()
+        self.draw()
 
     def action_redrive(self) -> None:
         session = self.session

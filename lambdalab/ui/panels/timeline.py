@@ -73,7 +73,6 @@ class TimelinePanel(KeyPanel):
         super().__init__(**kwargs)
         self.selected: str | None = None
         """The request id of the selected event; None follows the newest."""
-        self._key: tuple[Any, ...] = ()
         self._details_key: tuple[Any, ...] = ()
         self._timer: Timer | None = None
         self._names: dict[str, str] = {}
@@ -97,25 +96,19 @@ class TimelinePanel(KeyPanel):
     def _tick(self) -> None:
         # A hidden screen's timers keep firing (PITFALLS R39): skip the work then.
         if self.session is not None and self.screen.is_current:
-            self._draw()
-
-    def on_show(self) -> None:
-        super().on_show()
-        self._key = ()
-        self._draw()
+            self.draw()
 
     def refresh_lab(self, session: LabSession) -> None:
-        super().refresh_lab(session)
         if session.lesson.lab.events and not self._names:
             self._names = {
                 json_text(v): k for k, v in session.lesson.lab.events.items()
             }
-        self._draw()
+        super().refresh_lab(session)
 
     def _limit(self) -> int:
         return max(3, min(12, (self.size.height or 20) // 2 - 3))
 
-    def _draw(self) -> None:
+    def draw(self) -> None:
         """Redraw what changed; nothing while the tab is hidden (PITFALLS R41)."""
         session = self.session
         if session is None or not self.is_on_screen:
@@ -130,9 +123,8 @@ class TimelinePanel(KeyPanel):
         column = int(service.now_ms / window.ms_per_column) if moving else -1
         selected = self._selected_event(events)
         key = (session.revision, column, width, selected, session.duplicate_rate)
-        if key == self._key:
+        if not self.changed(key):
             return
-        self._key = key
         rid = selected.request_id if selected is not None else None
         self.query_one("#timeline-summary", Static).update(
             render_async.async_summary(service, session.duplicate_rate)
@@ -188,7 +180,7 @@ class TimelinePanel(KeyPanel):
         index = events.index(current) if current is not None else len(events) - 1
         index = max(0, min(len(events) - 1, index + step))
         self.selected = events[index].request_id
-        self._draw()
+        self.draw()
 
     def action_duplicates(self) -> None:
         session = self.session

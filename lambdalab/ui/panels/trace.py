@@ -48,7 +48,6 @@ class TracePanel(KeyPanel):
         super().__init__(**kwargs)
         self.index: int | None = None
         """The selected request; None follows the newest."""
-        self._key: tuple[Any, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield Static(id="trace-list")
@@ -59,31 +58,21 @@ class TracePanel(KeyPanel):
     def on_mount(self) -> None:
         self.query_one("#trace-list", Static).border_title = "requests"
 
-    def on_show(self) -> None:
-        super().on_show()
-        self._key = ()
-        self._draw()
-
-    def refresh_lab(self, session: LabSession) -> None:
-        super().refresh_lab(session)
-        self._draw()
-
     def selected(self, count: int) -> int:
         """The index shown: the chosen one, or the newest."""
         if self.index is None:
             return count - 1
         return max(0, min(self.index, count - 1))
 
-    def _draw(self) -> None:
+    def draw(self) -> None:
         """Redraw when the trace grew or the choice moved; never while hidden."""
         session = self.session
         if session is None or not self.is_on_screen:
             return
         service = session.service
         key = (id(service), service.trace.count, self.index)
-        if key == self._key:
+        if not self.changed(key):
             return
-        self._key = key
         requests = render_ops.traced_requests(session)
         index = self.selected(len(requests))
         self.query_one("#trace-list", Static).update(
@@ -101,4 +90,4 @@ class TracePanel(KeyPanel):
             return
         count = len(render_ops.traced_requests(session))
         self.index = max(0, min(self.selected(count) + step, count - 1))
-        self._draw()
+        self.draw()
