@@ -54,6 +54,13 @@ def register(sub: Any) -> None:
         help="also answer each learner's Lambda Invoke API on HOST:PORT, for the AWS "
         "CLI and boto3 (--endpoint-url http://HOST:PORT/<learner>)",
     )
+    parser.add_argument(
+        "--access-log",
+        action="store_true",
+        help="also print one line per HTTP request (the instructor key hidden); by "
+        "default the console shows only start-up, learners joining and leaving, and "
+        "errors",
+    )
     parser.set_defaults(handler=run_serve)
 
 
@@ -99,6 +106,7 @@ def run_serve(args: argparse.Namespace) -> int:
         instructor_key=key,
         learner_command=learner_app_command(lessons),
         api_port=args.api_port,
+        access_log=args.access_log,
     )
     urls, warnings = learner_urls(args.host, args.port, args.public_url)
     print(f"lambdalab classroom: up to {args.max_learners} learners.")

@@ -20,11 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import aiohttp
 import jinja2
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
@@ -41,6 +42,8 @@ from lambdalab.serve.status import (
 )
 
 log = logging.getLogger(__name__)
+ACCESS_LOG = "lambdalab.serve.access"
+"""The logger of one line per HTTP request, at DEBUG (shown with --access-log)."""
 
 TEMPLATES = Path(__file__).with_name("templates")
 DEFAULT_MAX_LEARNERS = 30
@@ -63,6 +66,53 @@ _FORWARD_REQUEST = (
     "X-Amz-Client-Context",
 )
 _HOP_BY_HOP = {"content-length", "transfer-encoding", "connection", "date", "server"}
+MISSING_KEY = (
+    "This page needs the instructor key: add ?key=KEY to the address. `lambdalab "
+    "serve` printed the whole address on its 'Instructor view' line when it started "
+    "(the key is the one given with --instructor-key, or a random one)."
+)
+WRONG_KEY = (
+    "The key in this address is not this classroom's instructor key. Copy the "
+    "address from the 'Instructor view' line `lambdalab serve` printed when it "
+    "started (keys are case-sensitive; a restarted server has a new random key "
+    "unless --instructor-key chose one)."
+)
+NO_KEY = (
+    "This classroom has no instructor view: it was started without an instructor "
+    "key. Restart it with `lambdalab serve` (which prints a key) or pass "
+    "--instructor-key."
+)
+
+
+def _without_key(path_qs: str) -> str:
+    """A request path with any ``key`` value hidden, so no log shows the key."""
+    path, sep, query = path_qs.partition("?")
+    if not sep or "key" not in query:
+        return path_qs
+    pairs = parse_qsl(query, keep_blank_values=True)
+    hidden = [(k, "***" if k == "key" else v) for k, v in pairs]
+    return f"{path}?{urlencode(hidden, safe='*/')}"
+
+
+class ClassroomAccessLogger(AbstractAccessLogger):
+    """One DEBUG line per request: who, what (the key hidden), status, size, time."""
+
+    @property
+    def enabled(self) -> bool:
+        return self.logger.isEnabledFor(logging.DEBUG)
+
+    def log(
+        self, request: web.BaseRequest, response: web.StreamResponse, time: float
+    ) -> None:
+        self.logger.debug(
+            "%s %s %s %s %dB %.0fms",
+            request.remote or "-",
+            request.method,
+            _without_key(request.path_qs),
+            response.status,
+            response.body_length,
+            time * 1000,
+        )
 
 
 def learner_app_command(lessons: Path | None = None) -> LearnerCommand:
@@ -142,6 +192,7 @@ class ClassroomServer(Server):
         learner_command: LearnerCommand | None = None,
         title: str = "lambdalab classroom",
         api_port: int | None = None,
+        access_log: bool = False,
     ) -> None:
         super().__init__(
             "lambdalab",
@@ -159,12 +210,50 @@ class ClassroomServer(Server):
         self.learner_command = learner_command or learner_app_command()
         self.api_port = api_port
         """Also answer each learner's Invoke API on host:api_port under /<learner>/."""
+        self.access_log = access_log
+        """Show one line per request on the console (else they go to DEBUG only)."""
         self._api_runner: web.AppRunner | None = None
         self.seats: dict[str, Seat] = {}
         """Open sessions by learner folder name: one per learner, never two."""
         self._stopping: set[asyncio.Future[None]] = set()
         self._pages = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True
+        )
+
+    def initialize_logging(self) -> None:
+        """The console an instructor reads: start-up, learners coming and going, errors.
+
+        Request lines go to ``ACCESS_LOG`` at DEBUG; ``access_log`` shows them.
+        """
+        from rich.logging import RichHandler
+
+        logging.basicConfig(
+            level=logging.DEBUG if self.debug else logging.INFO,
+            format="%(message)s",
+            datefmt="[%X]",
+            handlers=[RichHandler(console=self.console, show_path=False)],
+        )
+        if self.access_log:
+            logging.getLogger(ACCESS_LOG).setLevel(logging.DEBUG)
+
+    def access_log_options(self) -> dict[str, Any]:
+        """The aiohttp runner options that send each request to ``ACCESS_LOG``."""
+        return {
+            "access_log": logging.getLogger(ACCESS_LOG),
+            "access_log_class": ClassroomAccessLogger,
+        }
+
+    def serve(self, debug: bool = False) -> None:
+        """Listen until Ctrl+C or SIGTERM; every learner's app is stopped on the way out."""
+        self.debug = debug
+        self.initialize_logging()
+        web.run_app(
+            self._make_app(),
+            host=self.host,
+            port=self.port,
+            print=None,
+            handle_signals=True,
+            **self.access_log_options(),
         )
 
     @property
@@ -380,11 +469,18 @@ class ClassroomServer(Server):
 
     # -- instructor ------------------------------------------------------------------
 
-    def _authorised(self, request: web.Request) -> bool:
+    def _check_key(self, request: web.Request) -> None:
+        """Let the instructor in, or say whether the key is missing or wrong."""
         given = request.query.get("key", "")
-        return bool(self.instructor_key) and hmac.compare_digest(
-            given.encode(), self.instructor_key.encode()
-        )
+        if not self.instructor_key:
+            raise web.HTTPForbidden(text=NO_KEY)
+        if not given:
+            raise web.HTTPForbidden(text=MISSING_KEY)
+        if not hmac.compare_digest(given.encode(), self.instructor_key.encode()):
+            log.warning(
+                "wrong instructor key from %s for %s", request.remote, request.path
+            )
+            raise web.HTTPForbidden(text=WRONG_KEY)
 
     def classroom(self, now: float | None = None) -> dict[str, Any]:
         """Everyone who joined since the server started, the stuck first."""
@@ -417,14 +513,12 @@ class ClassroomServer(Server):
 
     async def handle_instructor_json(self, request: web.Request) -> web.Response:
         """The classroom as JSON (the key printed at start is required)."""
-        if not self._authorised(request):
-            raise web.HTTPForbidden(text="Give the instructor key: ?key=...")
+        self._check_key(request)
         return web.json_response(self.classroom())
 
     async def handle_instructor(self, request: web.Request) -> web.Response:
         """The classroom as a page that refreshes itself."""
-        if not self._authorised(request):
-            raise web.HTTPForbidden(text="Give the instructor key: ?key=...")
+        self._check_key(request)
         data = self.classroom()
         rows = []
         for item in data["learners"]:
