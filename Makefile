@@ -12,7 +12,13 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check
 COMPILE := $(BIN)/python -m compileall -q -j 0 -x '/tests/' $(VENV)/lib lambdalab \
 	>/dev/null || true
 
-LINT_PATHS := $(wildcard lambdalab tests benchmarks examples lessons)
+LINT_PATHS := $(wildcard lambdalab tests benchmarks examples lessons tools)
+
+# The engine's request path compiled with mypyc (tools/compile_engine.py), into the venv.
+# lambdalab.engine uses it only while it matches the sources; without a C compiler the
+# engine stays plain Python: the same results, more slowly.
+ENGINE_SOURCES := $(foreach m,loop metrics traffic service,lambdalab/engine/$(m).py)
+STAMP_ENGINE := $(VENV)/lambdalab-compiled/lambdalab/engine/sources.json
 
 .PHONY: run test lint check-lessons pytest clean
 
@@ -26,16 +32,19 @@ $(BIN)/python:
 		&& $(PIP) install --quiet --upgrade pip; }
 
 $(STAMP_RUN): $(BIN)/python pyproject.toml
-	$(PIP) install --quiet --no-compile -e .
+	$(PIP) install --quiet --no-compile -e ".[compile]"
 	$(COMPILE)
 	touch $@
 
 $(STAMP_TEST): $(BIN)/python pyproject.toml
-	$(PIP) install --quiet --no-compile -e ".[test]"
+	$(PIP) install --quiet --no-compile -e ".[test,compile]"
 	$(COMPILE)
 	touch $@ $(STAMP_RUN)
 
-run: $(STAMP_RUN)
+$(STAMP_ENGINE): $(STAMP_RUN) $(ENGINE_SOURCES) tools/compile_engine.py
+	$(BIN)/python tools/compile_engine.py || true
+
+run: $(STAMP_RUN) $(STAMP_ENGINE)
 	$(BIN)/lambdalab
 
 lint: $(STAMP_TEST)
@@ -46,7 +55,7 @@ lint: $(STAMP_TEST)
 check-lessons: $(STAMP_TEST)
 	$(BIN)/lambdalab lessons check
 
-pytest: $(STAMP_TEST)
+pytest: $(STAMP_TEST) $(STAMP_ENGINE)
 	$(BIN)/python -m pytest
 
 # The checks run beside the tests, which leave the cores idle now and then; each

@@ -5,20 +5,22 @@ cap; a request that finds the cap reached is throttled (an M/M/c/c loss system).
 
 - lambdalab: a model function with reserved concurrency, fed by a Poisson traffic
   source, with the CloudWatch metrics listener attached (what ``lambdalab simulate``
-  does, at its default trace detail).
+  does, at its default trace detail). The engine ``make`` installed: compiled with
+  mypyc when a C compiler was there, else plain Python; ``--pure`` runs the plain one.
 - SimPy: the same model as a ``simpy.Resource`` (ENV-NOTES 6).
 - bare heapq: a hand-written event list of (time, sequence, kind) tuples.
 
 Prints invocations per second for each and the ratios lambdalab/SimPy (goal >= 3)
 and bare/lambdalab (goal <= 4). The three take turns for ``--rounds`` rounds and each
 keeps its best round, so a burst of load from elsewhere on the machine skews no ratio.
-Run: ``python benchmarks/engine.py [--n N] [--rounds R]``.
+Run: ``python benchmarks/engine.py [--n N] [--rounds R] [--pure]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import heapq
+import os
 import random
 import time
 from collections.abc import Callable
@@ -128,7 +130,19 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1_000_000, help="invocations")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=3, help="turns each; best kept")
+    parser.add_argument(
+        "--pure", action="store_true", help="the plain Python engine, not the compiled"
+    )
     args = parser.parse_args()
+    if args.pure:  # before lambdalab.engine is first imported, which decides
+        os.environ["LAMBDALAB_PURE_PYTHON"] = "1"
+    # Imported here, not in the first timed run: import time is no simulation work.
+    import simpy  # noqa: F401
+
+    import lambdalab.engine.metrics
+    import lambdalab.engine.service as service
+    import lambdalab.engine.traffic  # noqa: F401
+
     expected = erlang_b(SERVERS, RATE_PER_S * MEAN_S)
     print(
         f"M/M/{SERVERS}/{SERVERS}: {args.n:,} sync invocations, {RATE_PER_S:g}/s, "
@@ -141,6 +155,10 @@ def main() -> None:
         for name, run in runs.items():
             rate, shares[name] = timed(run, args.n, args.seed)
             results[name] = max(results[name], rate)
+    compiled = not service.__file__.endswith(".py")
+    print(
+        f"  (lambdalab's engine: {'compiled with mypyc' if compiled else 'plain Python'})"
+    )
     for name, rate in results.items():
         print(
             f"  {name:<11} {rate:>12,.0f} invocations/s   throttled {shares[name]:.4f}"

@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Literal
 
-from lambdalab.errors import ConfigError
+from lambdalab.errors import ConfigError, LambdaLabError
 
 Distribution = Literal["fixed", "uniform", "exponential", "lognormal"]
 
@@ -39,6 +39,12 @@ RESERVED_ENV_KEYS = frozenset(
         "AWS_LAMBDA_RUNTIME_API",
     }
 )
+
+
+class ResourceNotFound(LambdaLabError, KeyError):
+    """No function of that name exists (ResourceNotFoundException, 404).
+
+    Here rather than in ``service``: a compiled module cannot subclass KeyError."""
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from lambdalab.engine.model import (
     Account,
     DurationModel,
     FunctionConfig,
+    ResourceNotFound,
     parse_handler,
 )
 from lambdalab.engine.profile import CURRENT, BehaviourProfile
@@ -96,10 +97,6 @@ class _CountedFunction:
     sample: Callable[[], float]
     """``duration.sample`` bound to the service's generator."""
     code_version: int
-
-
-class ResourceNotFound(LambdaLabError, KeyError):
-    """No function of that name exists (ResourceNotFoundException, 404)."""
 
 
 @functools.cache
