@@ -19,6 +19,7 @@ from lambdalab.course.model import (
     ScheduleSpec,
     Step,
 )
+from lambdalab.course.session import read_learner_text
 from lambdalab.errors import HandlerError
 from lambdalab.triggers.schedule import parse_schedule
 
@@ -72,16 +73,14 @@ def free_play_course(
     events: dict[str, object] = {"empty": {}}
     for item in event_files:
         event_path = Path(item)
+        text = read_learner_text(event_path, "event file")
         try:
-            events[event_path.stem] = json.loads(event_path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise HandlerError(
-                f"Cannot read event file {item}: {exc.strerror}."
-            ) from None
+            events[event_path.stem] = json.loads(text)
         except json.JSONDecodeError as exc:
             raise HandlerError(
                 f"Event file {item} is not valid JSON: {exc.msg} at line {exc.lineno}."
             ) from None
+    code = read_learner_text(path, "handler file")
     text = (bundled_lessons_path() / "free-play.md").read_text(encoding="utf-8")
     schedules: tuple[ScheduleSpec, ...] = ()
     if schedule is not None:
@@ -116,6 +115,6 @@ def free_play_course(
         solution_text="There is no solution in free play.",
         recap="",
         folder=path.parent,
-        files={path.name: path.read_text(encoding="utf-8")},
+        files={path.name: code},
     )
     return Course(title="Free play", lessons=(lesson,), root=path.parent)

@@ -7,7 +7,9 @@ drawing, so what a replay proves is what a learner sees.
 from __future__ import annotations
 
 import json
+import os
 import re
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -25,15 +27,58 @@ from lambdalab.engine.model import (
     DurationModel,
     FunctionConfig,
 )
+from lambdalab.engine.scenario import not_utf8_text
 from lambdalab.engine.service import Invocation, LambdaService
 from lambdalab.engine.trace import TraceRecord
-from lambdalab.errors import LambdaLabError
+from lambdalab.errors import HandlerError, LambdaLabError, ProgressError
 
 InvokeKind = Literal["sync", "async"]
 _TYPES: dict[str, Literal["RequestResponse", "Event"]] = {
     "sync": "RequestResponse",
     "async": "Event",
 }
+
+
+def read_learner_text(path: Path, what: str) -> str:
+    """A learner's file as UTF-8 text, or a ``HandlerError`` naming it and the fix."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise HandlerError(
+            f"Cannot read {what} {path}: {exc.strerror or exc}. Check that it is a "
+            "file you may read."
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise HandlerError(f"{what.capitalize()} {not_utf8_text(path, exc)}") from None
+
+
+def write_learner_text(path: Path, text: str) -> None:
+    """Replace a learner's code file whole: a failed write leaves the old one intact."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        # Not mkstemp: its files are private (0600); this one gets the umask's mode.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as exc:
+        raise ProgressError(_cannot_save(path, exc)) from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o7777)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ProgressError(_cannot_save(path, exc)) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _cannot_save(path: Path, exc: OSError) -> str:
+    return (
+        f"Cannot save {path}: {exc.strerror or exc}. The file keeps its previous text; "
+        "free some disk space or check the folder's permissions, then save again."
+    )
 
 
 @dataclass(frozen=True)
@@ -83,11 +128,19 @@ class LabSession:
     # -- set-up ----------------------------------------------------------------------
 
     def _ensure_workspace(self) -> None:
-        self.workspace.mkdir(parents=True, exist_ok=True)
+        """Create the code folder, and any of the lesson's files it lacks."""
+        try:
+            self.workspace.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ProgressError(
+                f"Cannot prepare the code folder {self.workspace}: "
+                f"{exc.strerror or exc}. Move away whatever is in its place, or set "
+                "LAMBDALAB_HOME to a folder you may write to."
+            ) from None
         for name, text in self.lesson.files.items():
             path = self.workspace / name
             if not path.exists():
-                path.write_text(text, encoding="utf-8")
+                write_learner_text(path, text)
 
     def _build(self) -> LambdaService:
         lab = self.lesson.lab
@@ -159,7 +212,7 @@ class LabSession:
     def reset_code(self) -> None:
         """Put the lesson's starting code back into the workspace."""
         for name, text in self.lesson.files.items():
-            (self.workspace / name).write_text(text, encoding="utf-8")
+            write_learner_text(self.workspace / name, text)
         self.reset()
 
     def close(self) -> None:
@@ -199,12 +252,19 @@ class LabSession:
         self.revision += 1
 
     def code(self, file: str) -> str:
-        """The learner's current text of a code file."""
-        return (self.workspace / file).read_text(encoding="utf-8")
+        """The learner's current text of a code file (a deleted one is restored first).
+
+        A file that cannot be read, or is not UTF-8, is a ``HandlerError`` naming it.
+        """
+        self._ensure_workspace()
+        return read_learner_text(self.workspace / file, "code file")
 
     def save_code(self, file: str, text: str) -> None:
-        """Save the learner's code; like a deploy, new requests get new environments."""
-        (self.workspace / file).write_text(text, encoding="utf-8")
+        """Save the learner's code; like a deploy, new requests get new environments.
+
+        A failed save is a ``ProgressError`` and leaves the previous text whole.
+        """
+        write_learner_text(self.workspace / file, text)
         for function in self.lesson.lab.functions:
             if function.handler and function.handler.split(":")[0] == file:
                 self.service.update_function(function.name)
