@@ -8,6 +8,7 @@ finished while the step's task was still open: the learner tried and the lab sai
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 import time
@@ -18,6 +19,9 @@ from typing import Any
 from lambdalab.course.model import Lesson
 from lambdalab.course.progress import Progress
 from lambdalab.course.session import LabSession
+from lambdalab.engine.scenario import not_utf8_text
+
+log = logging.getLogger(__name__)
 
 STATUS_EVERY_S = 1.0
 """How often the app looks at the learner's state (a cheap comparison when idle)."""
@@ -61,14 +65,44 @@ class LearnerStatus:
 
     @classmethod
     def from_json(cls, data: Any) -> LearnerStatus | None:
-        """Build from a decoded file; None when it is not a status."""
+        """Build from a decoded file; None when it is not a status (or a field's type
+        is wrong, which would break the instructor view later)."""
         if not isinstance(data, dict) or not isinstance(data.get("learner"), str):
             return None
-        known = set(cls.__dataclass_fields__)
-        try:
-            return cls(**{k: v for k, v in data.items() if k in known})
-        except TypeError:
-            return None
+        values = {k: v for k, v in data.items() if k in _FIELD_TYPES}
+        for key, value in values.items():
+            if not _FIELD_TYPES[key](value):
+                return None
+        return cls(**values)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+_FIELD_TYPES: dict[str, Any] = {
+    "learner": lambda v: isinstance(v, str),
+    "lesson": lambda v: v is None or isinstance(v, str),
+    "lesson_title": lambda v: isinstance(v, str),
+    "step": _whole,
+    "steps": _whole,
+    "step_title": lambda v: isinstance(v, str),
+    "task_done": lambda v: isinstance(v, bool),
+    "hints_step": _whole,
+    "hints_lesson": _whole,
+    "failed_step": _whole,
+    "failed_lesson": _whole,
+    "solution_seen": lambda v: isinstance(v, bool),
+    "completed": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+    "step_since": _number,
+    "api_port": lambda v: v is None or _whole(v),
+    "updated": _number,
+}
+"""Each status field's check; a status from a newer lambdalab may carry more."""
 
 
 def stuck_reasons(status: LearnerStatus, now: float) -> list[str]:
@@ -98,6 +132,7 @@ class StatusReporter:
         self._position: tuple[str | None, int] = (None, 0)
         self._since = time.time()
         self._written: dict[str, Any] | None = None
+        self._write_failed = False
         self.api_port: int | None = None
         """Set by the app once its Invoke API listens."""
 
@@ -151,9 +186,24 @@ class StatusReporter:
         status.api_port = self.api_port
         content = status.to_json()
         if content != self._written:
-            self._written = dict(content)
-            content["updated"] = time.time()
-            write_status(self.path, content)
+            stamped = {**content, "updated": time.time()}
+            try:
+                write_status(self.path, stamped)
+            except OSError as exc:
+                # Only the instructor view misses out: the learner's lab goes on,
+                # and the next look tries again.
+                if not self._write_failed:
+                    log.warning(
+                        "Cannot write the status file %s: %s. The instructor view "
+                        "will not show %s until it can.",
+                        self.path,
+                        exc.strerror or exc,
+                        self.learner,
+                    )
+                self._write_failed = True
+            else:
+                self._written = content
+                self._write_failed = False
         return changed
 
 
@@ -170,15 +220,37 @@ def write_status(path: Path, content: dict[str, Any]) -> None:
         raise
 
 
+_UNREADABLE: set[tuple[Path, str]] = set()
+"""Status files already reported unreadable (the view reads them every 5 seconds)."""
+
+
 def read_statuses(folder: Path) -> dict[str, LearnerStatus]:
-    """Every learner status in ``folder``, keyed by the file's learner folder name."""
+    """Every learner status in ``folder``, keyed by the file's learner folder name.
+
+    A file that cannot be read or is not a status is skipped, and logged once.
+    """
     out: dict[str, LearnerStatus] = {}
     for path in sorted(folder.glob("*.json")):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except OSError as exc:
+            _skipped(path, f"{path}: {exc.strerror or exc}")
+            continue
+        except UnicodeDecodeError as exc:
+            _skipped(path, not_utf8_text(path, exc))
+            continue
+        except ValueError as exc:
+            _skipped(path, f"{path}: not valid JSON ({exc}).")
             continue
         status = LearnerStatus.from_json(data)
-        if status is not None:
+        if status is None:
+            _skipped(path, f"{path}: not a learner status.")
+        else:
             out[path.stem] = status
     return out
+
+
+def _skipped(path: Path, why: str) -> None:
+    if (path, why) not in _UNREADABLE:
+        _UNREADABLE.add((path, why))
+        log.warning("Instructor view skips a status file: %s", why)
