@@ -22,7 +22,8 @@ from typing import Any
 from aiohttp import web
 
 from lambdalab.course.session import LabSession
-from lambdalab.engine.service import Invocation, InvocationType, ResourceNotFound
+from lambdalab.engine.model import ResourceNotFound
+from lambdalab.engine.service import Invocation, InvocationType
 from lambdalab.errors import LambdaLabError
 
 log = logging.getLogger(__name__)
