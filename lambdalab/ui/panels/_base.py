@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import RenderableType
 from rich.text import Text
 from textual.containers import Vertical
-from textual.widget import NoScreen
+from textual.widget import NoScreen, Widget
 from textual.widgets import Static
 
 from lambdalab.course.session import LabSession
@@ -86,7 +86,9 @@ class KeyPanel(Vertical, can_focus=True):
             focused = self.screen.focused
         except NoScreen:
             return
-        if self.is_on_screen and (focused is None or not focused.is_on_screen):
+        if focused is not None and (focused is self or self in focused.ancestors):
+            return  # the panel's own input: shown by a layout that may not have run
+        if displayed(self) and (focused is None or not displayed(focused)):
             self.focus()
 
     def refresh_lab(self, session: LabSession) -> None:
@@ -120,6 +122,15 @@ class KeyPanel(Vertical, can_focus=True):
         if draw is not None:
             draw(force=True)
         self.screen.add_class("show-lab")
+
+
+def displayed(widget: Widget) -> bool:
+    """True when neither the widget nor a container of it is set not to display.
+
+    Unlike ``is_on_screen`` this needs no layout pass: a widget shown a moment ago
+    counts at once.
+    """
+    return all(node.display for node in widget.ancestors_with_self if node.parent)
 
 
 def keys_line(*pairs: tuple[str, str]) -> Text:

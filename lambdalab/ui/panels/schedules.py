@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections import deque
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from lambdalab.course.model import ScheduleSpec
@@ -34,10 +37,48 @@ class ExpressionInput(Input):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", show=True)]
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._handled: deque[events.Key] = deque(maxlen=64)
+
+    def handled(self, event: events.Key) -> bool:
+        """True for a key this input received (its bindings run as it bubbles on)."""
+        return any(seen is event for seen in self._handled)
+
+    def on_key(self, event: events.Key) -> None:
+        panel = self.parent
+        if not isinstance(panel, SchedulePanel):
+            return
+        if not panel.editing:
+            # Typed straight after the edit closed, before the focus went back.
+            event.stop()
+            event.prevent_default()
+            panel._forward_event(retyped(event, self))
+        elif event.key in ("enter", "escape"):
+            # Acted on now, not once the key bubbled to the app: the keys queued
+            # behind it must find the edit closed.
+            event.stop()
+            event.prevent_default()
+            if event.key == "enter":
+                panel.save_expression(self.value)
+            else:
+                panel.stop_editing()
+        else:
+            self._handled.append(event)
+
     def action_cancel(self) -> None:
         panel = self.parent
         if isinstance(panel, SchedulePanel):
             panel.stop_editing()
+
+
+def retyped(event: events.Key, widget: Widget) -> events.Key:
+    """The same key as the terminal sent it, to hand to another widget.
+
+    Sent by the app, as keys from the terminal are: a key whose sender is the
+    parent of its target would stop there, before the app runs its bindings.
+    """
+    return events.Key(event.key, event.character).set_sender(widget.app)
 
 
 def _when(moment: datetime, zone_name: str | None) -> str:
@@ -309,6 +350,27 @@ class SchedulePanel(KeyPanel):
         self.notify(f"Rule {rule.name} is {state}.", title="EventBridge")
         self._redraw()
 
+    def on_key(self, event: events.Key) -> None:
+        """Keys typed straight after enter reach the expression, in order.
+
+        A terminal hands over a fast run of keys at once; all of them are queued
+        for the panel before enter is acted on, so they would run the lesson's keys
+        (r resets the lab) instead of being typed.
+        """
+        field = self.query_one("#expression-input", ExpressionInput)
+        if field.handled(event):
+            return  # from the input, on its way to the input's own bindings
+        if self.editing:
+            event.stop()
+            event.prevent_default()
+            field._forward_event(retyped(event, self))
+        elif event.key == "enter":
+            # Acted on here, not as the binding once the key bubbled to the app:
+            # the keys queued behind it must find the panel editing.
+            event.stop()
+            event.prevent_default()
+            self.action_edit()
+
     def action_edit(self) -> None:
         rule = self._rule()
         if rule is None or self._locked():
@@ -317,13 +379,13 @@ class SchedulePanel(KeyPanel):
         field = self.query_one("#expression-input", ExpressionInput)
         field.value = rule.expression
         field.cursor_position = len(field.value)
-        field.focus()
+        self.screen.set_focus(field)  # now: Widget.focus waits for the queued keys
         self._validate(field.value)
 
     def stop_editing(self) -> None:
         self.remove_class("editing")
         self._drawn.pop("#verdict", None)
-        self.focus()
+        self.screen.set_focus(self)
         if self.session is not None:
             self.refresh_lab(self.session)
 
@@ -361,13 +423,15 @@ class SchedulePanel(KeyPanel):
 
     @on(Input.Submitted, "#expression-input")
     def _submitted(self, event: Input.Submitted) -> None:
+        self.save_expression(event.value)
+
+    def save_expression(self, value: str) -> None:
+        """PutRule with the typed expression; a refused one keeps the edit open."""
         rule = self._rule()
         if rule is None or self.session is None:
             return
         try:
-            changed = self.session.triggers.set_schedule(
-                rule.name, expression=event.value
-            )
+            changed = self.session.triggers.set_schedule(rule.name, expression=value)
         except LambdaLabError as exc:
             self.notify(str(exc), title="ValidationException", severity="error")
             return
