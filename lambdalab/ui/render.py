@@ -84,8 +84,14 @@ def environments(envs: Sequence[ExecutionEnvironment], width: int) -> Text:
     return text
 
 
-def numbers(service: LambdaService, metrics: Metrics, function: str) -> Text:
-    """A few live numbers for one function, with CloudWatch's names where they exist."""
+def numbers(
+    service: LambdaService, metrics: Metrics, function: str, width: int = 200
+) -> Text:
+    """A few live numbers for one function, with CloudWatch's names where they exist.
+
+    One line when it fits ``width`` (shorter names first); otherwise broken between
+    numbers, never inside one.
+    """
     total = metrics.total(function)
     config = service.functions[function]
     limit = (
@@ -99,20 +105,43 @@ def numbers(service: LambdaService, metrics: Metrics, function: str) -> Text:
         if e.function == function and e.state in ("queued", "waiting")
     )
     parts = [
-        ("Invocations", total.invocations, "bold"),
-        ("Errors", total.errors, "bold red"),
-        ("Throttles", total.throttles, "bold yellow"),
-        ("Cold starts", total.cold_starts, "bold cyan"),
-        ("Concurrent", f"{service.in_flight[function]}/{limit}", "bold"),
-        ("Async queued", queued, "bold"),
+        ("Invocations", "Invocations", total.invocations, "bold"),
+        ("Errors", "Errors", total.errors, "bold red"),
+        ("Throttles", "Throttles", total.throttles, "bold yellow"),
+        ("Cold starts", "Cold", total.cold_starts, "bold cyan"),
+        ("Concurrent", "Concurrent", f"{service.in_flight[function]}/{limit}", "bold"),
+        ("Async queued", "Queued", queued, "bold"),
     ]
+    for short in (False, True):
+        names = [p[1] if short else p[0] for p in parts]
+        if (
+            sum(len(f"{n} {p[2]}") for n, p in zip(names, parts, strict=True))
+            + 2 * (len(parts) - 1)
+            <= width
+        ):
+            break
+    else:
+        names = [p[0] for p in parts]
     text = Text()
-    for i, (name, value, style) in enumerate(parts):
-        if i:
+    line = 0
+    for i, (name, (_, _, value, style)) in enumerate(zip(names, parts, strict=True)):
+        cell = f"{name} {value}"
+        if i and line + 2 + len(cell) > width:
+            text.append("\n")
+            line = 0
+        elif i:
             text.append("  ")
+            line += 2
         text.append(f"{name} ", "dim")
         text.append(str(value), style if value not in (0, "0") else "bold")
+        line += len(cell)
     return text
+
+
+INVOCATION_COLUMNS = ("at", "request", "function", "call", "event", "answer", "run")
+DROPPED_FIRST = ("at", "call", "event", "function")
+"""Columns left out, in this order, when the table would not fit: the request id,
+the answer and how the run went always stay."""
 
 
 def invocation_rows(
@@ -120,29 +149,59 @@ def invocation_rows(
     service: LambdaService,
     event_names: dict[str, str],
     limit: int,
+    width: int = 200,
 ) -> Table:
-    """The latest invocations: what was sent, what came back, how long it took."""
-    table = Table(expand=True, box=None, padding=(0, 1), show_edge=False)
-    table.add_column("at", style="dim", no_wrap=True)
-    table.add_column("request", no_wrap=True)
-    table.add_column("call", no_wrap=True)
-    table.add_column("event", no_wrap=True, overflow="ellipsis")
-    table.add_column("answer", no_wrap=True)
-    table.add_column("run", no_wrap=True, overflow="ellipsis")
+    """The latest invocations: what was sent, what came back, how long it took.
+
+    Columns are left out rather than squeezed to fit ``width`` (a squeezed column
+    ends in an ellipsis: 'co…' for cold); the function column appears only in labs
+    with several functions.
+    """
     rows = list(history)[-limit:]
-    if not rows:
-        table.add_row("", Text("no invocations yet", "dim"), "", "", "", "")
-    for inv in reversed(rows):
-        event = event_names.get(inv.payload, "custom")
-        kind = "sync" if inv.invocation_type == "RequestResponse" else "async"
-        table.add_row(
-            elapsed_text(inv.received_ms),
-            inv.request_id[:8],
-            kind,
-            event,
-            _answer(inv),
-            _run(inv, service.async_events.get(inv.request_id), service),
+    cells: list[dict[str, Text]] = [
+        {
+            "at": Text(elapsed_text(inv.received_ms)),
+            "request": Text(inv.request_id[:8]),
+            "function": Text(inv.function),
+            "call": Text(
+                "sync" if inv.invocation_type == "RequestResponse" else "async"
+            ),
+            "event": Text(event_names.get(inv.payload, "custom")),
+            "answer": _answer(inv),
+            "run": _run(inv, service.async_events.get(inv.request_id), service),
+        }
+        for inv in reversed(rows)
+    ]
+    columns = [
+        c for c in INVOCATION_COLUMNS if c != "function" or len(service.functions) > 1
+    ]
+
+    def needed(name: str) -> int:
+        return max([len(name), *(c[name].cell_len for c in cells)])
+
+    for name in DROPPED_FIRST:
+        if sum(needed(c) for c in columns) + 2 * (len(columns) - 1) <= width:
+            break
+        if name in columns:
+            columns.remove(name)
+    table = Table(expand=True, box=None, padding=(0, 1), show_edge=False)
+    for name in columns:
+        table.add_column(
+            name,
+            style="dim" if name == "at" else None,
+            no_wrap=True,
+            overflow="ellipsis" if name in ("run", "event") else "fold",
+            min_width=needed(name) if cells and name not in ("run", "event") else None,
         )
+    if not cells:
+        table.add_row(
+            *(
+                Text("no invocations yet", "dim") if c == "request" else ""
+                for c in columns
+            )
+        )
+    for row in cells:
+        table.add_row(*(row[c] for c in columns))
     return table
 
 
@@ -183,8 +242,12 @@ def _async_state(event: AsyncEvent, service: LambdaService) -> Text:
     return Text(f"{event.state}{attempts}", "red")
 
 
-def response_view(inv: Invocation | None) -> Group | Text:
-    """The latest synchronous answer: status, headers and the payload."""
+def response_view(inv: Invocation | None, max_lines: int = 12) -> Group | Text:
+    """The latest synchronous answer: status, headers and the payload.
+
+    A JSON payload taller than ``max_lines`` indented is shown on as few lines as
+    it takes unindented (a small box then still shows its fields).
+    """
     if inv is None:
         return Text("No synchronous response yet. Press i to invoke.", "dim")
     if inv.response is None:
@@ -201,16 +264,16 @@ def response_view(inv: Invocation | None) -> Group | Text:
         head.append(f"{name}: {value}  ", style)
     payload = response.payload or "(empty body)"
     try:
-        payload = (
-            json.dumps(json.loads(response.payload), indent=1)
-            if response.payload
-            else payload
-        )
+        if response.payload:
+            document = json.loads(response.payload)
+            payload = json.dumps(document, indent=1)
+            if len(payload.splitlines()) > max_lines:
+                payload = json.dumps(document)
     except json.JSONDecodeError:
         pass
     lines = payload.splitlines()
-    if len(lines) > 12:
-        lines = [*lines[:12], "…"]
+    if len(lines) > max_lines:
+        lines = [*lines[:max_lines], "…"]
     return Group(head, Text("\n".join(lines)))
 
 

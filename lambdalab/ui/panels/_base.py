@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.console import RenderableType
 from rich.text import Text
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widget import NoScreen, Widget
 from textual.widgets import Static
@@ -131,6 +132,19 @@ def displayed(widget: Widget) -> bool:
     counts at once.
     """
     return all(node.display for node in widget.ancestors_with_self if node.parent)
+
+
+def select_keys(noun: str) -> list[Binding]:
+    """Up and down choose a row; the footer shows them once, e.g. ``↑↓ Message``."""
+    group = Binding.Group(noun, compact=True)
+    return [
+        Binding(
+            "up", "select(-1)", f"Previous {noun.lower()}", key_display="↑", group=group
+        ),
+        Binding(
+            "down", "select(1)", f"Next {noun.lower()}", key_display="↓", group=group
+        ),
+    ]
 
 
 def keys_line(*pairs: tuple[str, str]) -> Text:

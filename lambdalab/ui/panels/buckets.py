@@ -16,7 +16,7 @@ from lambdalab.course.triggers import BucketActivity
 from lambdalab.errors import LambdaLabError
 from lambdalab.triggers.s3 import Bucket
 from lambdalab.ui.panels import register
-from lambdalab.ui.panels._base import KeyPanel, keys_line
+from lambdalab.ui.panels._base import KeyPanel, keys_line, select_keys
 from lambdalab.ui.render import elapsed_text
 
 ACTIVITY_STYLE = {
@@ -85,8 +85,7 @@ class BucketPanel(KeyPanel):
 
     TAB_TITLE = "S3"
     BINDINGS = [
-        Binding("up", "select(-1)", "Previous upload", show=False),
-        Binding("down", "select(1)", "Next upload"),
+        *select_keys("Upload"),
         Binding("enter", "upload", "Upload"),
         Binding("g", "guard", "Loop guard"),
     ]

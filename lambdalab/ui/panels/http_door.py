@@ -26,7 +26,7 @@ from lambdalab.course.triggers import (
 from lambdalab.errors import LambdaLabError
 from lambdalab.triggers.http import FunctionErrorResult, HttpRequest, raw_http
 from lambdalab.ui.panels import register
-from lambdalab.ui.panels._base import KeyPanel, keys_line
+from lambdalab.ui.panels._base import KeyPanel, keys_line, select_keys
 
 NOTE_STYLE = {
     "dropped": "bold red",
@@ -128,8 +128,7 @@ class HttpPanel(KeyPanel):
 
     TAB_TITLE = "HTTP"
     BINDINGS = [
-        Binding("up", "select(-1)", "Previous request", show=False),
-        Binding("down", "select(1)", "Next request"),
+        *select_keys("Request"),
         Binding("enter", "send", "Send"),
         Binding("d", "door", "Front door"),
     ]

@@ -15,7 +15,7 @@ from lambdalab.course.session import LabSession
 from lambdalab.errors import LambdaLabError
 from lambdalab.ui import render_async
 from lambdalab.ui.panels import register
-from lambdalab.ui.panels._base import KeyPanel, keys_line
+from lambdalab.ui.panels._base import KeyPanel, keys_line, select_keys
 
 
 @register
@@ -24,8 +24,7 @@ class QueuesPanel(KeyPanel):
 
     TAB_TITLE = "Queues"
     BINDINGS = [
-        Binding("up", "select(-1)", "Previous message", show=False),
-        Binding("down", "select(1)", "Next message"),
+        *select_keys("Message"),
         Binding("R", "redrive", "Redrive"),
     ]
     DEFAULT_CSS = """

@@ -26,7 +26,7 @@ from lambdalab.triggers.schedule import (
     resolve_timezone,
 )
 from lambdalab.ui.panels import register
-from lambdalab.ui.panels._base import KeyPanel, keys_line
+from lambdalab.ui.panels._base import KeyPanel, keys_line, select_keys
 
 FIELD_LABELS = ("min", "hour", "dom", "month", "dow", "year")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -151,10 +151,9 @@ class SchedulePanel(KeyPanel):
 
     TAB_TITLE = "Schedules"
     BINDINGS = [
-        Binding("up", "select(-1)", "Previous rule", show=False),
-        Binding("down", "select(1)", "Next rule"),
-        Binding("enter", "edit", "Edit expression"),
-        Binding("d", "toggle", "Enable/disable"),
+        *select_keys("Rule"),
+        Binding("enter", "edit", "Edit"),
+        Binding("d", "toggle", "On/off"),
     ]
     DEFAULT_CSS = """
     SchedulePanel #rules, SchedulePanel #calendar, SchedulePanel #recent {

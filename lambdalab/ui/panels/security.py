@@ -15,7 +15,7 @@ from lambdalab.course.security import AWS_MANAGED_KEY, LabSecurity
 from lambdalab.course.session import LabSession
 from lambdalab.errors import LambdaLabError
 from lambdalab.ui.panels import register
-from lambdalab.ui.panels._base import KeyPanel, keys_line
+from lambdalab.ui.panels._base import KeyPanel, keys_line, select_keys
 from lambdalab.ui.render import elapsed_text
 
 Row = tuple[str, Any]
@@ -142,9 +142,8 @@ class SecurityPanel(KeyPanel):
 
     TAB_TITLE = "Security"
     BINDINGS = [
-        Binding("up", "select(-1)", "Previous", show=False),
-        Binding("down", "select(1)", "Next"),
-        Binding("enter", "toggle", "Grant/revoke/apply"),
+        *select_keys("Row"),
+        Binding("enter", "toggle", "Grant/revoke"),
     ]
     DEFAULT_CSS = """
     SecurityPanel #security-rows {

@@ -15,7 +15,7 @@ from lambdalab.course.session import LabSession
 from lambdalab.engine.service import AsyncEvent
 from lambdalab.ui import render_async
 from lambdalab.ui.panels import register
-from lambdalab.ui.panels._base import KeyPanel, keys_line
+from lambdalab.ui.panels._base import KeyPanel, keys_line, select_keys
 from lambdalab.ui.render import json_text
 
 DUPLICATE_RATES = (0.0, 0.1, 0.5, 1.0)
@@ -37,8 +37,7 @@ class TimelinePanel(KeyPanel):
 
     TAB_TITLE = "Timeline"
     BINDINGS = [
-        Binding("up", "select(-1)", "Previous event", show=False),
-        Binding("down", "select(1)", "Next event"),
+        *select_keys("Event"),
         Binding("d", "duplicates", "Duplicates"),
     ]
     DEFAULT_CSS = """

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from lambdalab.course.session import LabSession
 from lambdalab.ui import render_ops
 from lambdalab.ui.panels import register
-from lambdalab.ui.panels._base import KeyPanel, keys_line
+from lambdalab.ui.panels._base import KeyPanel, keys_line, select_keys
 from lambdalab.ui.panels.metrics import _uses
 
 LIST_ROWS = 5
@@ -24,8 +23,7 @@ class TracePanel(KeyPanel):
 
     TAB_TITLE = "Trace"
     BINDINGS = [
-        Binding("up", "select(-1)", "Previous request", show=False),
-        Binding("down", "select(1)", "Next request"),
+        *select_keys("Request"),
     ]
     DEFAULT_CSS = """
     TracePanel #trace-list {

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from collections import deque
+from typing import TYPE_CHECKING, Any, Self
 
-from rich.markup import escape
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -46,6 +46,18 @@ CHECK_EVERY_S = 0.25
 """Checks re-run at most 4 times a second while the lab changes (each scans the trace)."""
 WAIT_FOR_CODE_S = 0.05
 """How long one tick may wait for handler code before drawing again."""
+MORE_BELOW = "▼ more below: PageDown"
+
+
+SPEED = Binding.Group("Speed", compact=True)
+LOG = Binding.Group("Log", compact=True)
+"""The footer shows a group's keys once, with one word: ``+- Speed``, ``↑↓ Log``."""
+
+
+def literal(text: str) -> str:
+    """Text to show as it is inside markup: Textual reads ``[INFO]`` as a tag (its
+    ``escape`` leaves capitals alone) and the line would lose the word."""
+    return text.replace("[", "\\[")
 
 
 class _LessonFooter(Footer):
@@ -71,27 +83,122 @@ class _LessonFooter(Footer):
             self._listed = listed  # Textual rebuilds only in these cases
 
 
-class _LogStream(RichLog):
-    """The log stream; when it comes into view, the lab writes the lines it held back."""
+class _LogStream(RichLog, can_focus=False):
+    """The log stream: it follows the newest line unless the learner scrolled up,
+    and wraps its lines again when its width changes.
+
+    RichLog wraps a line once, when written: a log that narrows or widens (the
+    lesson text beside it or above it) would show lines cut or half empty. The
+    lesson's own keys scroll it (focused, its keys would bypass ``following``).
+    """
+
+    def __init__(self, *, max_lines: int, **kwargs: Any) -> None:
+        super().__init__(max_lines=max_lines, wrap=True, min_width=20, **kwargs)
+        self.following = True
+        """Keep the newest line in view; False once the learner scrolled up."""
+        self._written: deque[Text] = deque(maxlen=max_lines)
+        self._wrapped_at = 0
+
+    def add(self, line: Text) -> None:
+        """Write one line; the view stays at the end while following."""
+        self._written.append(line)
+        self._wrapped_at = self.scrollable_content_region.width
+        self.write(line, scroll_end=self.following)
+
+    def clear(self) -> Self:
+        self._written.clear()
+        self.following = True
+        return super().clear()
 
     def on_show(self) -> None:
         screen = self.screen
         if isinstance(screen, LessonScreen):
             self.call_after_refresh(screen.draw_lab)
 
+    def on_resize(self) -> None:
+        width = self.scrollable_content_region.width
+        if not self._wrapped_at:
+            self._wrapped_at = width  # the first lines were held until now
+        elif self._written and width != self._wrapped_at:
+            self._wrapped_at = width
+            top = self.scroll_y
+            super().clear()
+            for line in self._written:
+                self.write(line, scroll_end=False)
+            if not self.following:
+                self.scroll_to(y=top, animate=False, immediate=True)
+        if self.following:
+            # A box above grew (a new invocation row): the log got shorter and the
+            # newest lines would fall below its edge.
+            self.scroll_end(animate=False, immediate=False, x_axis=False)
+
+    def scroll_lines(self, lines: int) -> None:
+        """Scroll by ``lines`` (a page is the log's height); at the end, follow."""
+        target = max(0, min(self.max_scroll_y, round(self.scroll_y) + lines))
+        self.scroll_to(y=target, animate=False, immediate=True)
+        self.following = target >= self.max_scroll_y
+
+    def follow(self, end: bool) -> None:
+        """Jump to the newest line and follow it (or to the oldest, and stay)."""
+        self.following = end
+        if end:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        else:
+            self.scroll_home(animate=False, immediate=True, x_axis=False)
+
+    def on_mouse_scroll_up(self) -> None:
+        if self.max_scroll_y:
+            self.following = False
+
+    def on_mouse_scroll_down(self) -> None:
+        self.call_after_refresh(self._follow_at_end)
+
+    def _follow_at_end(self) -> None:
+        self.following = self.scroll_y >= self.max_scroll_y
+
+
+class _TextScroll(VerticalScroll, can_focus=False):
+    """The step's text; below it a cue shows while some of it is out of sight.
+
+    Not focusable: the arrows are the log's, PageUp and PageDown the text's, the
+    same on every screen of the lesson.
+    """
+
+    def on_resize(self) -> None:
+        self._cue()
+
+    def watch_virtual_size(self) -> None:
+        # The text grew or shrank in place (no Resize); the container's own size is
+        # set just after this, so look once that is done.
+        self.call_later(self._cue)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._cue()
+
+    def _cue(self) -> None:
+        if not self.is_mounted or self.parent is None:
+            return
+        cue = self.parent.query_one("#text-more", Static)
+        more = self.max_scroll_y - round(self.scroll_y) > 0
+        if cue.display != more:
+            cue.display = more
+
 
 class LessonScreen(Screen[None]):
     """The lesson text on the left, the live lab on the right."""
 
     CSS_PATH = "lesson.tcss"
+    AUTO_FOCUS = ""
+    """Nothing has the focus at first: the lesson's keys all work from the start."""
 
     BINDINGS = [
         Binding("i", "invoke('sync')", "Invoke"),
         Binding("a", "invoke('async')", "Async"),
         Binding("e", "next_event", "Event"),
         Binding("space", "pause", "Pause"),
-        Binding("plus,equals_sign", "faster", "Faster"),
-        Binding("minus", "slower", "Slower"),
+        Binding("plus,equals_sign", "faster", "Faster", key_display="+", group=SPEED),
+        Binding("minus", "slower", "Slower", key_display="-", group=SPEED),
         Binding("full_stop", "step_once", "Step", show=False),
         Binding("greater_than_sign", "skip_minute", "Skip 1 min", show=False),
         Binding("h", "hint", "Hint"),
@@ -105,6 +212,12 @@ class LessonScreen(Screen[None]):
         Binding("b", "burst('sync')", "Burst", show=False),
         Binding("B", "burst('async')", "Async burst", show=False),
         Binding("v", "toggle_view", "Lesson/Lab", show=False),
+        Binding("up", "scroll_log(-1)", "Log up", key_display="↑", group=LOG),
+        Binding("down", "scroll_log(1)", "Log down", key_display="↓", group=LOG),
+        Binding("shift+up", "scroll_log(-1, True)", "Log page up", show=False),
+        Binding("shift+down", "scroll_log(1, True)", "Log page down", show=False),
+        Binding("home", "log_end(False)", "Log start", show=False),
+        Binding("end", "log_end(True)", "Log end", show=False),
         Binding("pagedown", "scroll_text(1)", "Text down", show=False),
         Binding("pageup", "scroll_text(-1)", "Text up", show=False),
         Binding("right_square_bracket", "tab(1)", "Next tab", show=False),
@@ -132,6 +245,7 @@ class LessonScreen(Screen[None]):
         self._checked_at = 0.0
         self._code_since = 0.0
         self._status_text = ""
+        self._status_state = ""
         self._step_text: str | None = None
         self._shown: dict[str, str | Text] = {}
         self._shown_response: object = _NOTHING_SHOWN
@@ -173,9 +287,10 @@ class LessonScreen(Screen[None]):
         with Horizontal(id="body"):
             with Vertical(id="lesson-pane"):
                 yield Static(id="step-title")
-                with VerticalScroll(id="text-scroll"):
+                with _TextScroll(id="text-scroll"):
                     yield Markdown(id="step-text")
-                with VerticalScroll(id="task-area"):
+                yield Static(MORE_BELOW, id="text-more")
+                with VerticalScroll(id="task-area", can_focus=False):
                     yield Static(id="predict", classes="box")
                     yield Input(
                         id="predict-input",
@@ -198,17 +313,23 @@ class LessonScreen(Screen[None]):
                         yield Static(id="numbers")
                         yield Static(id="invocations")
                         yield Static(id="response", classes="box")
-                        yield _LogStream(
-                            id="log", max_lines=400, wrap=True, min_width=20
-                        )
+                        yield _LogStream(id="log", max_lines=400)
                     for panel in self.panels:
                         with TabPane(type(panel).TAB_TITLE, id=f"tab-{panel.id}"):  # type: ignore[attr-defined]
                             yield panel
-        yield _LessonFooter()
+        yield _LessonFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
+        # Looked up once: draw_lab runs 20 times a second.
+        self._log = self.query_one("#log", _LogStream)
+        self._tabs = self.query_one("#lab-tabs", TabbedContent)
+        self._text_scroll = self.query_one("#text-scroll", _TextScroll)
+        self._status = self.query_one("#lab-status", Static)
+        self._envs = self.query_one("#envs", Static)
+        self._invocations = self.query_one("#invocations", Static)
+        self._response = self.query_one("#response", Static)
         self.title = self.lesson.title
-        self.query_one("#log", RichLog).border_title = "log stream"
+        self._log.border_title = "log stream"
         self.query_one("#response", Static).border_title = "latest synchronous response"
         self.query_one("#invocations", Static).border_title = "invocations"
         self.query_one("#checks", Static).border_title = "task"
@@ -218,6 +339,16 @@ class LessonScreen(Screen[None]):
             self._last_tick = time.monotonic()
             self._timer = self.set_interval(TICK_S, self.tick)
         self.draw_lab()
+
+    def on_resize(self) -> None:
+        # The app sets or clears "narrow" on the same resize: look once it has.
+        self.call_after_refresh(self._redraw_for_size)
+
+    def _redraw_for_size(self) -> None:
+        """What is drawn to fit the width: the step line, the task line, the lab."""
+        self.draw_title()
+        self._drawn_revision = -1  # the task line says "v" only when narrow
+        self.draw_lab(force=True)
 
     def on_screen_suspend(self) -> None:
         # Textual keeps timers of a hidden screen running (PITFALLS R39).
@@ -280,6 +411,9 @@ class LessonScreen(Screen[None]):
         self.draw_lab(force=True)
 
     def action_pause(self) -> None:
+        if not self.live:
+            self._nothing("space", "in step mode the clock stands still; . steps")
+            return
         self.pacer.paused = not self.pacer.paused
         if self._timer is not None:
             # A paused lab with no code running has nothing to draw: stop ticking.
@@ -291,12 +425,20 @@ class LessonScreen(Screen[None]):
         self.draw_lab(force=True)
 
     def action_faster(self) -> None:
-        self.pacer.faster()
+        before = self.pacer.speed
+        if self.pacer.faster() == before:
+            self._nothing("+", f"{self.pacer.speed:g}x is the fastest")
         self.draw_lab(force=True)
 
     def action_slower(self) -> None:
-        self.pacer.slower()
+        before = self.pacer.speed
+        if self.pacer.slower() == before:
+            self._nothing("-", f"{self.pacer.speed:g}x is the slowest")
         self.draw_lab(force=True)
+
+    def _nothing(self, key: str, why: str) -> None:
+        """Say briefly why a key did nothing: a silent key looks broken."""
+        self.notify(f"[b]{key}[/b]: {why}.", timeout=3, markup=True)
 
     # -- lab actions -----------------------------------------------------------------
 
@@ -341,13 +483,22 @@ class LessonScreen(Screen[None]):
 
     def action_tab(self, direction: int) -> None:
         """Show the next (or previous) tab of the lab."""
-        tabs = self.query_one("#lab-tabs", TabbedContent)
+        if not self.panels:
+            key = "]" if direction > 0 else "["
+            self._nothing(key, "this lab has no other tabs")
+            return
+        tabs = self._tabs
         ids = ["tab-lab", *[f"tab-{p.id}" for p in self.panels]]
         current = ids.index(tabs.active) if tabs.active in ids else 0
         tabs.active = ids[(current + direction) % len(ids)]
 
     def action_toggle_view(self) -> None:
         """In a narrow terminal, switch between the lesson text and the lab."""
+        if not self.has_class("narrow"):
+            self._nothing(
+                "v", "the lesson text and the lab are both shown at this width"
+            )
+            return
         self.toggle_class("show-lab")
 
     def action_settings(self) -> None:
@@ -385,6 +536,10 @@ class LessonScreen(Screen[None]):
         self.draw_lab(force=True)
 
     def action_next_event(self) -> None:
+        names = self.session.event_names
+        if len(names) == 1:
+            self._nothing("e", f"this lab has one event, {names[0]}")
+            return
         self.event_index = (self.event_index + 1) % len(self.session.event_names)
         if self.has_class("narrow") and not self.has_class("show-lab"):
             payload = render.json_text(self.lesson.lab.events[self.event])
@@ -392,14 +547,45 @@ class LessonScreen(Screen[None]):
         self.draw_lab(force=True)
 
     def action_scroll_text(self, pages: int) -> None:
-        """Page the lesson text up or down without leaving the lab."""
-        scroll = self.query_one("#text-scroll", VerticalScroll)
+        """Page the lesson text up or down without leaving the lab; in a narrow
+        terminal showing only the lab, page the log."""
+        if self.has_class("narrow") and self.has_class("show-lab"):
+            self.action_scroll_log(pages, page=True)
+            return
         if pages > 0:
-            scroll.scroll_page_down()
+            self._text_scroll.scroll_page_down(animate=False)
         else:
-            scroll.scroll_page_up()
+            self._text_scroll.scroll_page_up(animate=False)
+
+    def action_scroll_log(self, lines: int, page: bool = False) -> None:
+        """Scroll the log stream by lines or pages; in a narrow terminal showing only
+        the lesson text, scroll the text."""
+        if self.has_class("narrow") and not self.has_class("show-lab"):
+            text = self._text_scroll
+            height = text.scrollable_content_region.height
+            text.scroll_relative(
+                y=lines * (max(1, height - 1) if page else 1), animate=False
+            )
+            return
+        log = self._log
+        if self._tabs.active != "tab-lab":
+            self._nothing("↑↓" if not page else "shift+↑↓", "the log is on the Lab tab")
+            return
+        height = log.scrollable_content_region.height
+        log.scroll_lines(lines * (max(1, height - 1) if page else 1))
+
+    def action_log_end(self, end: bool) -> None:
+        """Jump to the newest log line and follow new ones (or to the oldest)."""
+        if self._tabs.active != "tab-lab":
+            self._nothing("end" if end else "home", "the log is on the Lab tab")
+            return
+        self._log.follow(end)
 
     def action_next_function(self) -> None:
+        functions = self.lesson.lab.functions
+        if len(functions) == 1:
+            self._nothing("f", f"this lab has one function, {functions[0].name}")
+            return
         self.function_index = (self.function_index + 1) % len(self.lesson.lab.functions)
         self.draw_lab(force=True)
 
@@ -407,7 +593,7 @@ class LessonScreen(Screen[None]):
         self.session.reset()
         self._seen_records = 0
         self._logged_records = 0
-        self.query_one("#log", RichLog).clear()
+        self._log.clear()
         self.notify("The lab starts again: no environments, no invocations.")
         self.draw_lab(force=True)
 
@@ -415,7 +601,7 @@ class LessonScreen(Screen[None]):
         function = self.lesson.lab.functions[self.function_index]
         editable = [f for f in self.lesson.lab.functions if f.editable and f.handler]
         if not editable:
-            self.notify("This lesson has no code to edit.")
+            self._nothing("c", "this lesson has no code to edit")
             return
         target = function if function in editable else editable[0]
         assert target.handler is not None
@@ -536,7 +722,11 @@ class LessonScreen(Screen[None]):
 
     def action_answer(self, number: int) -> None:
         predict = self.step.predict
-        if predict is None or self.step.id in self.session.answers:
+        if predict is None:
+            self._nothing(str(number), "this step asks for no prediction")
+            return
+        if self.step.id in self.session.answers:
+            self._nothing(str(number), "your prediction for this step is in")
             return
         if not predict.choices:
             field = self.query_one("#predict-input", Input)
@@ -574,20 +764,17 @@ class LessonScreen(Screen[None]):
         """Evaluate the step's task (watch mode) and show each check with its reason."""
         step = self.step
         box = self.query_one("#checks", Static)
+        pending = step.predict is not None and step.id not in self.session.answers
+        # While the prediction waits, its box says what to do: the task box would
+        # only push the end of the lesson text out of sight.
+        box.display = not (pending and step.checks)
         if not step.checks:
             box.update("[dim]Nothing to do here: read, then press n.[/dim]")
-            self.query_one("#task-line", Static).update(
-                "[dim]No task in this step (v: lesson text)[/dim]"
-            )
+            self._task_line("[dim]No task in this step: read, then press n[/dim]")
             return
-        if step.predict is not None and step.id not in self.session.answers:
+        if pending:
             # The checks' goals would give the prediction away: show them after it.
-            box.update(
-                "[dim]Commit to your prediction first; the task appears here.[/dim]"
-            )
-            self.query_one("#task-line", Static).update(
-                "[b]Predict first:[/b] the question is with the lesson text (v)"
-            )
+            self._task_line("[b]Predict first:[/b] the question is in the lesson text")
             self._record_passes()
             return
         results = self.session.evaluate(step)
@@ -596,27 +783,26 @@ class LessonScreen(Screen[None]):
                 "[green]✔ You completed this task earlier.[/green] [dim]The lab has started "
                 "afresh; do it again if you like, or press n.[/dim]"
             )
-            self.query_one("#task-line", Static).update(
-                "[green]✔ task done earlier: press n[/green]  [dim](v: lesson text)[/dim]"
-            )
+            self._task_line("[green]✔ Task done earlier:[/green] press n to go on")
             return
         done = sum(r.passed for r in results)
         first_open = next((r for r in results if not r.passed), None)
-        summary = (
-            "[green]✔ task done: press n[/green]"
-            if first_open is None
-            else f"[red]✘[/red] {first_open.check.goal}"
-        )
-        self.query_one("#task-line", Static).update(
-            f"[b]Task {done}/{len(results)}[/b] {summary}  [dim](v: lesson text)[/dim]"
-        )
+        if first_open is None:
+            # In place of a toast, which would cover the newest log lines.
+            self._task_line("[b]✔ Step done:[/b] press n to go on", done=True)
+        else:
+            self._task_line(
+                f"[b]Task {done}/{len(results)}[/b] [red]✘[/red] "
+                f"{literal(first_open.check.goal)}"
+            )
         lines = []
         for result in results:
             if result.passed:
-                lines.append(f"[green]✔[/green] {result.check.goal}")
+                lines.append(f"[green]✔[/green] {literal(result.check.goal)}")
             else:
                 lines.append(
-                    f"[red]✘[/red] {result.check.goal}\n  [dim]{result.detail}[/dim]"
+                    f"[red]✘[/red] {literal(result.check.goal)}\n"
+                    f"  [dim]{literal(result.detail)}[/dim]"
                 )
         if all(r.passed for r in results):
             lines.append(
@@ -632,9 +818,6 @@ class LessonScreen(Screen[None]):
         self.state.passed_steps.extend(newly)
         self.draw_title()
         if self.step.id in newly:
-            self.notify(
-                "Step done! Press n to go on.", title="✔ " + self.step.title, timeout=4
-            )
             self.draw_predict()
         tasks = {s.id for s in self.lesson.steps if s.checks}
         if tasks <= set(self.state.passed_steps) and not self.state.completed:
@@ -645,6 +828,14 @@ class LessonScreen(Screen[None]):
                 title=f"Lesson complete: {self.lesson.title}",
             )
         self.lab_app.save_progress()
+
+    def _task_line(self, markup: str, *, done: bool = False) -> None:
+        """The step's task in one line above the lab; green once it is done."""
+        if self.has_class("narrow"):
+            markup += "  [dim](v: lesson text)[/dim]"
+        line = self.query_one("#task-line", Static)
+        line.set_class(done, "done")
+        line.update(markup)
 
     def draw_hints(self) -> None:
         used = self.state.hints_used.get(self.step.id, 0)
@@ -689,9 +880,11 @@ class LessonScreen(Screen[None]):
             self.notify("Still to do: " + "; ".join(todo), title="Not finished yet")
 
     def action_previous_step(self) -> None:
-        if self.step_index > 0:
-            self.step_index -= 1
-            self.show_step()
+        if self.step_index == 0:
+            self._nothing("p", "this is the first step")
+            return
+        self.step_index -= 1
+        self.show_step()
 
     def action_solution(self) -> None:
         from lambdalab.ui.screens.dialogs import ConfirmScreen, PageScreen
@@ -727,14 +920,11 @@ class LessonScreen(Screen[None]):
         session = self.session
         service = session.service
         records = service.trace.count
-        log = self.query_one("#log", RichLog)
+        log = self._log
         # Lines are written only once the log is laid out on screen: a hidden log (an
         # other tab, or the lesson text in a narrow terminal) would wrap them at its
-        # minimum width for good. They catch up on the first frame that shows it.
-        log_shown = (
-            log.region.width > 0
-            and self.query_one("#lab-tabs", TabbedContent).active == "tab-lab"
-        )
+        # minimum width. They catch up on the first frame that shows it.
+        log_shown = log.region.width > 0 and self._tabs.active == "tab-lab"
         changed = (
             force
             or records != self._seen_records
@@ -748,32 +938,25 @@ class LessonScreen(Screen[None]):
         if log_shown:
             for record in service.trace.since(self._logged_records):
                 if record.kind == "log":
-                    log.write(render.log_line(record.time_ms, record.data["message"]))
+                    log.add(render.log_line(record.time_ms, record.data["message"]))
             self._logged_records = records
-        width = max(20, self.query_one("#envs", Static).size.width or 60)
-        config = service.functions[self.function]
-        reserved = (
-            "none"
-            if config.reserved_concurrency is None
-            else str(config.reserved_concurrency)
-        )
-        self._put(
-            "#function-line",
-            f"[b]λ {self.function}[/b]  [dim]{config.memory_mb} MB · timeout "
-            f"{config.timeout_s} s · reserved {reserved}[/dim]\n"
-            f"next event [b reverse] {self.event} [/b reverse] "
-            f"[dim]{escape(render.json_text(self.lesson.lab.events[self.event])[:40])}  (e changes)[/dim]",
-        )
+        narrow = self.has_class("narrow")
+        width = max(20, self._envs.size.width or 60)
+        self._put("#function-line", self._function_line(width, narrow))
         self._put(
             "#envs", render.environments(service.environments[self.function], width)
         )
-        self._put("#numbers", render.numbers(service, session.metrics, self.function))
-        self.query_one("#invocations", Static).update(
+        self._put(
+            "#numbers",
+            render.numbers(service, session.metrics, self.function, width),
+        )
+        self._invocations.update(
             render.invocation_rows(
                 session.history,
                 service,
                 self._event_names,
-                limit=3 if self.has_class("narrow") else 6,
+                limit=2 if narrow else 6,
+                width=max(20, self._invocations.content_region.width or width),
             )
         )
         latest: Invocation | None = next(
@@ -784,10 +967,12 @@ class LessonScreen(Screen[None]):
             ),
             None,
         )
-        shown = None if latest is None else (latest.request_id, latest.response)
+        shown = None if latest is None else (latest.request_id, latest.response, narrow)
         if shown != self._shown_response:  # a Group cannot be compared
             self._shown_response = shown
-            self.query_one("#response", Static).update(render.response_view(latest))
+            self._response.update(
+                render.response_view(latest, max_lines=2 if narrow else 5)
+            )
         for panel in self.panels:
             panel.refresh_lab(session)  # type: ignore[attr-defined]
         due = force or time.monotonic() - self._checked_at >= CHECK_EVERY_S
@@ -795,6 +980,40 @@ class LessonScreen(Screen[None]):
             self._drawn_revision = session.revision
             self._checked_at = time.monotonic()
             self.draw_checks()
+
+    def _function_line(self, width: int, narrow: bool) -> Text:
+        """The function, its settings and the next event: one line when narrow."""
+        config = self.session.service.functions[self.function]
+        reserved = (
+            "none"
+            if config.reserved_concurrency is None
+            else str(config.reserved_concurrency)
+        )
+        line = Text.assemble(
+            (f"λ {self.function}", "bold"),
+            (
+                f"  {config.memory_mb} MB · "
+                + (
+                    f"{config.timeout_s} s"
+                    if narrow
+                    else f"timeout {config.timeout_s} s"
+                )
+                + f" · reserved {reserved}",
+                "dim",
+            ),
+            "  " if narrow else "\n",
+            ("event " if narrow else "next event ", ""),
+            (f" {self.event} ", "bold reverse"),
+        )
+        hint = " (e)" if narrow else "  (e changes)"
+        room = width - len(line.plain.rsplit("\n", 1)[-1]) - len(hint) - 1
+        if room <= 0 and narrow:
+            return line
+        payload = render.json_text(self.lesson.lab.events[self.event])
+        if len(payload) > max(room, 0):
+            payload = payload[: max(room - 1, 0)] + "…"
+        line.append(f" {payload}{hint}", "dim")
+        return line
 
     def _put(self, selector: str, content: str | Text) -> None:
         """Update a Static only when what it shows changed: each update lays out the
@@ -805,7 +1024,11 @@ class LessonScreen(Screen[None]):
         self.query_one(selector, Static).update(content)
 
     def _draw_status(self) -> None:
+        """The one-line status: the clock's state and speed, virtual time, and the
+        virtual wall clock, its date and the note on running code left out first
+        when the line would not fit."""
         service = self.session.service
+        note = ""
         if not service.waiting_on_code:
             self._code_since = 0.0
         if service.waiting_on_code:
@@ -814,7 +1037,7 @@ class LessonScreen(Screen[None]):
             waited = time.monotonic() - self._code_since
             state = "[b cyan]⧗ running handler code[/b cyan]"
             if waited >= 0.5:
-                state += f" [dim]{waited:.1f} s: a loop that never ends times out[/dim]"
+                note = f" [dim]{waited:.1f} s (an endless loop times out)[/dim]"
         elif self.pacer.paused or not self.live:
             state = (
                 "[b yellow]❚❚ paused[/b yellow]"
@@ -823,16 +1046,34 @@ class LessonScreen(Screen[None]):
             )
         else:
             state = "[b green]▶ running[/b green]"
-        text = (
-            f"{state}  [b]{self.pacer.speed:g}x[/b]  virtual time "
-            f"{render.elapsed_text(service.now_ms)}  [dim]{render.clock_text(service)}[/dim]"
-        )
         now = time.monotonic()
-        state_changed = text.split("  ", 1)[0] != self._status_text.split("  ", 1)[0]
         # The clock alone changes 20 times a second; drawing it 4 times is enough.
-        due = not self.live or state_changed or now - self._status_at >= 0.25
-        if text != self._status_text and due:
+        due = (
+            not self.live
+            or state != self._status_state
+            or now - self._status_at >= 0.25
+        )
+        if not due:
+            return
+        speed = f"  [b]{self.pacer.speed:g}x[/b]"
+        elapsed = render.elapsed_text(service.now_ms)
+        wall = render.clock_text(service)
+        width = self._status.content_region.width or 200
+        variants = (
+            f"{state}{note}{speed}  virtual time {elapsed}  [dim]{wall}[/dim]",
+            f"{state}{note}{speed}  virtual time {elapsed}  [dim]{wall[11:]}[/dim]",
+            f"{state}{note}{speed}  virtual time {elapsed}",
+            f"{state}{speed}  virtual time {elapsed}  [dim]{wall[11:]}[/dim]",
+            f"{state}{speed}  virtual time {elapsed}",
+            f"{state}{speed}  {elapsed}",
+        )
+        text = next(
+            (v for v in variants if Text.from_markup(v).cell_len <= width),
+            variants[-1],
+        )
+        if text != self._status_text:
             self._status_text = text
+            self._status_state = state
             self._status_at = now
             # One line high (lesson.tcss): a new clock needs no layout pass.
-            self.query_one("#lab-status", Static).update(text, layout=False)
+            self._status.update(text, layout=False)
