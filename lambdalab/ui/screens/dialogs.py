@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, ScreenResultType
 from textual.widgets import Button, Markdown, Static
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class DialogScreen(ModalScreen[ScreenResultType]):
+    """A box in the middle of the dimmed screen below."""
+
+    # Default CSS, read with this module when a dialog is first needed: the rules of
+    # every dialog would otherwise be parsed before the course map's first frame.
+    DEFAULT_CSS = Path(__file__).with_name("dialogs.tcss").read_text("utf-8")
+
+
+class ConfirmScreen(DialogScreen[bool]):
     """Ask a yes/no question; y/enter confirm, n/escape cancel."""
 
     BINDINGS = [
@@ -36,7 +46,7 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(value)
 
 
-class PageScreen(ModalScreen[None]):
+class PageScreen(DialogScreen[None]):
     """A scrollable Markdown page (help, a solution, a recap); escape closes it."""
 
     BINDINGS = [Binding("escape,q,f1", "dismiss", "Close")]
@@ -59,7 +69,7 @@ class PageScreen(ModalScreen[None]):
         self.dismiss(result)
 
 
-class TooSmallScreen(ModalScreen[None]):
+class TooSmallScreen(DialogScreen[None]):
     """Shown while the terminal is smaller than the app can draw."""
 
     BINDINGS = [Binding("q,ctrl+q", "app.quit", "Quit")]

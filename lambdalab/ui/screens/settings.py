@@ -8,11 +8,11 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from lambdalab.engine.model import FunctionConfig
 from lambdalab.errors import LambdaLabError
+from lambdalab.ui.screens.dialogs import DialogScreen
 
 # (setting, label with the AWS name, allows "none")
 FIELDS: tuple[tuple[str, str, bool], ...] = (
@@ -25,7 +25,7 @@ FIELDS: tuple[tuple[str, str, bool], ...] = (
 )
 
 
-class SettingsScreen(ModalScreen[None]):
+class SettingsScreen(DialogScreen[None]):
     """A form of the function's settings; enter applies, escape closes."""
 
     CSS_PATH = "settings.tcss"
