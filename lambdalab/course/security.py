@@ -27,6 +27,7 @@ from lambdalab.course.model import (
     SecuritySpec,
     Step,
 )
+from lambdalab.engine.scenario import not_utf8_text
 from lambdalab.errors import ConfigError, LessonFormatError
 
 ROLE_FILE = ".lambdalab-iam.json"
@@ -163,7 +164,18 @@ def load_lab_security(
                         f"{where}.variables.{key}",
                         f"file {value['file']} does not exist in {folder}.",
                     )
-                value = path.read_text(encoding="utf-8")
+                try:
+                    value = path.read_text(encoding="utf-8")
+                except UnicodeDecodeError as exc:
+                    raise doc.fail(
+                        f"{where}.variables.{key}", not_utf8_text(path, exc)
+                    ) from None
+                except OSError as exc:
+                    raise doc.fail(
+                        f"{where}.variables.{key}",
+                        f"cannot read {path} ({exc.strerror}). Make it a readable "
+                        "file.",
+                    ) from None
             if not isinstance(value, str):
                 raise doc.fail(
                     f"{where}.variables.{key}",

@@ -16,6 +16,7 @@ from lambdalab.course.model import Course, Lesson
 from lambdalab.course.progress import Progress, ProgressStore
 from lambdalab.course.session import LabSession
 from lambdalab.engine import sandbox
+from lambdalab.errors import LambdaLabError
 from lambdalab.ui.screens.course_map import CourseMapScreen
 
 # The lesson screen (and its panels) and the dialogs are imported when first shown:
@@ -120,14 +121,18 @@ class LambdaLabApp(App[None]):
                 f"No lesson called {lesson_id!r} in this course.", severity="error"
             )
             return
-        self.progress.current = lesson.id
         state = self.progress.lesson(lesson.id)
-        session = LabSession(
-            lesson,
-            self.store.workspace(lesson.id),
-            answers=state.predictions,
-            wall_guard_s=CODE_GUARD_S,
-        )
+        try:
+            session = LabSession(
+                lesson,
+                self.store.workspace(lesson.id),
+                answers=state.predictions,
+                wall_guard_s=CODE_GUARD_S,
+            )
+        except LambdaLabError as exc:  # e.g. the lesson's code folder cannot be made
+            self.notify(str(exc), title=f"Cannot open {lesson.title}", severity="error")
+            return
+        self.progress.current = lesson.id
         self.save_progress()
         screen = LessonScreen(lesson, session, state, live=self.live)
         self.push_screen(screen)
@@ -182,14 +187,22 @@ class LambdaLabApp(App[None]):
         def reset(yes: bool | None) -> None:
             if not yes:
                 return
+            lessons = self.course.lessons if lesson is None else (lesson,)
+            try:  # the code first: progress is kept if a file cannot be reset
+                for item in lessons:
+                    LabSession(item, self.store.workspace(item.id)).reset_code()
+            except LambdaLabError as exc:
+                self.notify(
+                    f"{exc} The progress of {what} is kept.",
+                    title="Reset stopped",
+                    severity="error",
+                )
+                return
             if lesson is None:
                 self.progress.lessons.clear()
                 self.progress.current = None
-                for item in self.course.lessons:
-                    LabSession(item, self.store.workspace(item.id)).reset_code()
             else:
                 self.progress.lessons.pop(lesson.id, None)
-                LabSession(lesson, self.store.workspace(lesson.id)).reset_code()
             self.save_progress()
             self.notify(f"Progress of {what} reset; its code is back to the start.")
             if isinstance(self.screen, CourseMapScreen):

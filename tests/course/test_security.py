@@ -55,6 +55,20 @@ def test_a_solution_naming_an_unknown_environment_set_is_refused(
     )
 
 
+def test_a_variables_file_that_is_not_utf8_is_named_with_its_fix(
+    tmp_path: Path,
+) -> None:
+    folder = _copy(tmp_path, "THUMB_WIDTH", "THUMB_WIDTH")
+    pem = folder / "partner-cert.pem"
+    pem.write_bytes(b"-----BEGIN CERTIFICATE-----\nMI\xe9\n")
+    with pytest.raises(LessonFormatError) as caught:
+        load_lesson(folder)
+    assert str(caught.value).endswith(
+        f"{pem}: not UTF-8 text (byte 0xe9 on line 2 is not valid UTF-8). Save it as "
+        "UTF-8 and try again."
+    )
+
+
 @pytest.fixture
 def session(tmp_path: Path) -> Iterator[LabSession]:
     lab = LabSession(load_lesson(LESSON), tmp_path / "work", wall_guard_s=2.0)
