@@ -223,7 +223,10 @@ class LambdaLabApp(App[None]):
         from lambdalab.ui.screens.dialogs import PageScreen
 
         if not isinstance(self.screen, PageScreen):
-            self.push_screen(PageScreen("Help", HELP))
+            # The course's welcome (course.toml's `welcome`) opens the help page.
+            welcome = self.course.welcome
+            page = f"{welcome}\n\n---\n\n{HELP}" if welcome else HELP
+            self.push_screen(PageScreen("Help", page))
 
     def on_resize(self, event: Resize) -> None:
         self._check_size(event.size.width, event.size.height)

@@ -122,3 +122,16 @@ async def test_a_click_on_a_lesson_opens_it(app_factory: AppFactory) -> None:
         await pilot.pause()
         assert isinstance(app.screen, LessonScreen)
         assert app.screen.lesson.id == app.course.lessons[2].id
+
+
+async def test_help_opens_with_the_courses_welcome(app_factory: AppFactory) -> None:
+    from lambdalab.ui.screens.dialogs import PageScreen
+
+    app = app_factory()
+    assert app.course.welcome.startswith("# Welcome to lambdalab")  # lessons/welcome.md
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, PageScreen)
+        assert app.screen.markdown.startswith(app.course.welcome)
+        assert "# lambdalab help" in app.screen.markdown
