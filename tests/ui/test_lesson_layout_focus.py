@@ -10,7 +10,7 @@ from textual.pilot import Pilot
 from lambdalab.ui.panels.schedules import ExpressionInput, SchedulePanel
 from lambdalab.ui.screens.lesson import LessonScreen
 
-RUNS = 25
+RUNS = 12
 
 
 async def burst(pilot: Pilot[None], *keys: str) -> None:
@@ -69,3 +69,17 @@ async def test_enter_saves_and_the_next_key_typed_at_once_is_the_panels(
             assert app.focused is panel and not panel.editing, run
             assert triggers.rule("daily-report").enabled == (run % 2 == 1), run
         assert "PutRule" in [n.title for n in app._notifications]
+
+
+async def test_a_number_typed_in_one_run_with_enter_is_the_prediction(
+    app_factory: AppFactory,
+) -> None:
+    # the first digit opens the box; the rest and enter came before it had the focus
+    app = app_factory(open_lesson="retries-dlq")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, LessonScreen)
+        await burst(pilot, "1", "2", "enter", "a")
+        assert screen.session.answers.get(screen.step.id) == 12
+        assert len(screen.session.history) == 1  # a, after enter, invoked

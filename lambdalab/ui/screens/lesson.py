@@ -7,7 +7,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Self
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -730,22 +730,58 @@ class LessonScreen(Screen[None]):
             return
         if not predict.choices:
             field = self.query_one("#predict-input", Input)
+            if self.focused is field:
+                # Typed in one run with the first digit, before the box had the
+                # focus: this digit follows it.
+                field.insert_text_at_cursor(str(number))
+                return
             field.value = str(number)
-            field.focus()
             field.cursor_position = len(field.value)
+            # At once, not after the keys already queued: enter must find the box.
+            self.set_focus(field)
             return
         if not 1 <= number <= len(predict.choices):
             self.notify(f"Choose 1 to {len(predict.choices)}.")
             return
         self._commit(number - 1)
 
+    def on_key(self, event: events.Key) -> None:
+        """A number typed in one run with enter: every key reaches the box, in order.
+
+        A terminal hands over a fast run of keys at once; they are all queued for
+        the screen before the first digit's binding has shown the box, so the rest
+        would run lesson keys (. steps time) instead of being typed. A printable key
+        reaching the screen while the box has the focus is such a key (the box
+        keeps those it gets itself).
+        """
+        predict = self.step.predict
+        if predict is None or predict.choices or self.step.id in self.session.answers:
+            return
+        field = self.query_one("#predict-input", Input)
+        if self.focused is not field:
+            if event.character is not None and event.character.isdigit():
+                event.stop()
+                event.prevent_default()
+                self.action_answer(int(event.character))
+        elif event.is_printable and event.character is not None:
+            event.stop()
+            event.prevent_default()
+            field.insert_text_at_cursor(event.character)
+        elif event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            self._numeric_answer(field.value)
+
     @on(Input.Submitted, "#predict-input")
-    def _numeric_answer(self, event: Input.Submitted) -> None:
+    def _submitted(self, event: Input.Submitted) -> None:
+        self._numeric_answer(event.value)
+
+    def _numeric_answer(self, typed: str) -> None:
         try:
-            value = float(event.value)
+            value = float(typed)
         except ValueError:
             self.notify(
-                f"{event.value!r} is not a number; type digits, e.g. 2.",
+                f"{typed!r} is not a number; type digits, e.g. 2.",
                 severity="warning",
             )
             return
