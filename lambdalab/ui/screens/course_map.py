@@ -18,7 +18,7 @@ from textual.markup import escape
 from textual.message import Message
 from textual.screen import Screen
 from textual.strip import Strip
-from textual.visual import Visual
+from textual.visual import RenderOptions
 from textual.widget import Widget
 from textual.widgets import Footer, Header
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 LIST_MIN_WIDTH = 40
 """The lesson list keeps this many columns; the description takes what is left."""
+_BOLD = RichStyle(bold=True)
 _GAP = 4
 """Columns between the list and the description: a space, the rule, two spaces."""
 
@@ -106,7 +107,7 @@ class CourseMapView(Widget, can_focus=True):
         self.continue_markup = continue_markup
         self.description_markup = description_markup
         self._continue = Content.from_markup(continue_markup)
-        self._description = Content.from_markup(description_markup)
+        self._description = _paragraphs(description_markup)
         self._top = 0
         """The lesson on the list's first line: the list scrolls when it is taller."""
         self._description_top = 0
@@ -155,7 +156,7 @@ class CourseMapView(Widget, can_focus=True):
         """A new description (content markup), shown from its top."""
         if markup != self.description_markup:
             self.description_markup = markup
-            self._description = Content.from_markup(markup)
+            self._description = _paragraphs(markup)
             self._description_top = 0
             self._laid_out_width = -1
             self._redraw()
@@ -175,17 +176,33 @@ class CourseMapView(Widget, can_focus=True):
         self._laid_out_width = width
         self._list_width = left = max(LIST_MIN_WIDTH, (width - _GAP) // 2)
         right = max(0, width - left - _GAP)
+        base = self.rich_style
         style = self.visual_style
-        self._continue_lines = Visual.to_strips(
-            self, self._continue, left, None, style, pad=True
-        )
-        margin = Strip.blank(2, self.rich_style)
-        self._description_lines = [
-            Strip.join([margin, line])
-            for line in Visual.to_strips(
-                self, self._description, right, None, style, pad=True
-            )
-        ]
+        options = RenderOptions(self._get_style, self.styles)
+
+        def wrap(content: Content, width: int) -> list[Strip]:
+            if width <= 0:
+                return []
+            strips = content.render_strips(width, None, style, options)
+            return [strip.extend_cell_length(width, base) for strip in strips]
+
+        self._continue_lines = wrap(self._continue, left)
+        margin = Strip.blank(2, base)
+        mark = Strip([Segment("•", base + _BOLD), Segment(" ", base)], 2)
+        hang = Strip.blank(4, base)
+        lines: list[Strip] = []
+        for content, bullet in self._description:
+            if bullet:  # the lines after the first start under the text, not the •
+                wrapped = wrap(content, right - 2)
+                lines.extend(
+                    Strip.join([margin, mark, line] if n == 0 else [hang, line])
+                    for n, line in enumerate(wrapped)
+                )
+            else:
+                lines.extend(
+                    Strip.join([margin, line]) for line in wrap(content, right)
+                )
+        self._description_lines = lines
 
     def _redraw(self) -> None:
         self._drawn.clear()
@@ -468,6 +485,16 @@ def _state(progress: Progress, lesson: Lesson) -> str:
     if state and (state.passed_steps or state.step):
         return "started"
     return "new"
+
+
+def _paragraphs(markup: str) -> list[tuple[Content, bool]]:
+    """Each line of a description, parsed, and whether it is a bullet ("• ...")."""
+    return [
+        (Content.from_markup(line[2:]), True)
+        if line.startswith("• ")
+        else (Content.from_markup(line), False)
+        for line in markup.split("\n")
+    ]
 
 
 def _describe(lesson: Lesson, app: LambdaLabApp) -> str:
