@@ -50,3 +50,52 @@ async def test_a_reset_that_cannot_restore_the_code_keeps_the_progress(
         await pilot.pause()
         assert app.progress.lesson(lesson.id).passed_steps == ["done-before"]
         assert any("is kept" in message for message in notifications(app))
+
+
+async def test_code_that_is_not_utf8_is_named_and_the_lab_stays(
+    app_factory: AppFactory,
+) -> None:
+    app = app_factory(open_lesson="first-invocation")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, LessonScreen)
+        handler = screen.session.workspace / "handler.py"
+        handler.write_bytes(b"# caf\xe9\ndef handler(event, context):\n    return 1\n")
+        await pilot.press("c")
+        await pilot.pause()
+        assert app.screen is screen  # no editor over bytes it cannot show
+        assert any(
+            str(handler) in message and "not UTF-8" in message
+            for message in notifications(app)
+        )
+
+
+async def test_a_failed_save_keeps_the_edits_in_the_editor(
+    app_factory: AppFactory, monkeypatch: object
+) -> None:
+    import pytest
+
+    from lambdalab.errors import ProgressError
+    from lambdalab.ui.screens.editor import EditorScreen
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    app = app_factory(open_lesson="first-invocation")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, LessonScreen)
+
+        def full_disk(file: str, text: str) -> None:
+            raise ProgressError(f"Cannot save {file}: No space left on device.")
+
+        monkeypatch.setattr(screen.session, "save_code", full_disk)
+        await pilot.press("c")
+        await pilot.pause()
+        editor = app.screen
+        assert isinstance(editor, EditorScreen)
+        await pilot.press("end", "x", "ctrl+s")
+        await pilot.pause()
+        assert app.screen is editor
+        assert editor.text != editor.saved_text  # the edit is not lost
+        assert any("Your edits are still" in m for m in notifications(app))

@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TextArea
 
+from lambdalab.errors import LambdaLabError
 from lambdalab.ui.screens.dialogs import ConfirmScreen
 
 
@@ -59,7 +60,16 @@ class EditorScreen(Screen[None]):
                 title="Syntax error",
                 severity="warning",
             )
-        self.on_save(self.file, text)
+        try:
+            self.on_save(self.file, text)
+        except LambdaLabError as exc:  # e.g. the disk is full: the edits stay here
+            self.notify(
+                f"{exc} Your edits are still in the editor.",
+                title="Not saved",
+                severity="error",
+                timeout=10,
+            )
+            return
         self.saved_text = text
 
     def action_close(self) -> None:

@@ -608,9 +608,12 @@ class LessonScreen(Screen[None]):
         file = target.handler.split(":")[0]
         from lambdalab.ui.screens.editor import EditorScreen
 
-        self.app.push_screen(
-            EditorScreen(file, self.session.code(file), self._save_code)
-        )
+        try:
+            code = self.session.code(file)
+        except LambdaLabError as exc:  # not UTF-8, unreadable: the message names it
+            self.notify(str(exc), title=f"Cannot open {file}", severity="error")
+            return
+        self.app.push_screen(EditorScreen(file, code, self._save_code))
 
     def _save_code(self, file: str, text: str) -> None:
         self.session.save_code(file, text)
