@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -223,10 +224,22 @@ class LambdaLabApp(App[None]):
         from lambdalab.ui.screens.dialogs import PageScreen
 
         if not isinstance(self.screen, PageScreen):
-            # The course's welcome (course.toml's `welcome`) opens the help page.
+            # On the map, the course's welcome (course.toml's `welcome`) comes first;
+            # in a lesson the keys do.
             welcome = self.course.welcome
-            page = f"{welcome}\n\n---\n\n{HELP}" if welcome else HELP
+            on_map = isinstance(self.screen, CourseMapScreen)
+            page = f"{welcome}\n\n---\n\n{HELP}" if welcome and on_map else HELP
             self.push_screen(PageScreen("Help", page))
+
+    def deliver_screenshot(
+        self,
+        filename: str | None = None,
+        path: str | None = None,
+        time_format: str | None = None,
+    ) -> str | None:
+        # In the folder lambdalab was started from (Textual's default, the Downloads
+        # folder, may not exist); the notice names the file. A browser downloads it.
+        return super().deliver_screenshot(filename, path or os.getcwd(), time_format)
 
     def on_resize(self, event: Resize) -> None:
         self._check_size(event.size.width, event.size.height)

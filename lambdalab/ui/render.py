@@ -65,13 +65,18 @@ def environments(envs: Sequence[ExecutionEnvironment], width: int) -> Text:
             "no execution environments yet (the next request is a cold start)", "dim"
         )
     if len(envs) * 17 <= width * 3:
+        used = 0
         for env in envs:
             label = f" {env.env_id} {STATE_WORD[env.state]}"
             label += f" ·{env.invocations} " if env.invocations else " "
             if env.provisioned:
                 label = " P" + label
+            if used and used + len(label) > width:  # a chip is never broken
+                text.append("\n")
+                used = 0
             text.append(label, STATE_STYLE[env.state])
             text.append(" ")
+            used += len(label) + 1
         return text
     counts = Counter(e.state for e in envs)
     for env in envs[: width * 2]:
@@ -223,7 +228,7 @@ def _run(inv: Invocation, event: AsyncEvent | None, service: LambdaService) -> T
     if inv.outcome == "throttled":
         return Text(f"429 {inv.throttle_reason or ''}", "yellow")
     text = Text(inv.outcome, OUTCOME_STYLE.get(inv.outcome, ""))
-    text.append(f" {inv.duration_ms:.0f} ms", "dim")
+    text.append(f" {inv.duration_ms:.2f} ms", "dim")  # as REPORT's Duration shows it
     if inv.cold:
         text.append(" cold", "cyan")
     return text

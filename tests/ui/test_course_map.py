@@ -135,3 +135,19 @@ async def test_help_opens_with_the_courses_welcome(app_factory: AppFactory) -> N
         assert isinstance(app.screen, PageScreen)
         assert app.screen.markdown.startswith(app.course.welcome)
         assert "# lambdalab help" in app.screen.markdown
+
+
+async def test_keys_typed_in_one_burst_act_in_order(app_factory: AppFactory) -> None:
+    # Tester (tmux send-keys "Home Enter"): enter ran before the keys queued ahead of
+    # it, opening the old highlight, and those keys then acted in the lesson.
+    from players import _key_event, settle
+
+    app = app_factory()
+    lessons = app.course.lessons
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("down", "down")
+        for key in ("home", "down", "enter"):  # queued before any is handled
+            app.post_message(_key_event(key))
+        await settle(pilot)
+        assert isinstance(app.screen, LessonScreen)
+        assert app.screen.lesson.id == lessons[1].id

@@ -99,3 +99,37 @@ async def test_a_failed_save_keeps_the_edits_in_the_editor(
         assert app.screen is editor
         assert editor.text != editor.saved_text  # the edit is not lost
         assert any("Your edits are still" in m for m in notifications(app))
+
+
+async def test_the_note_for_a_bracket_key_shows_the_key(
+    app_factory: AppFactory,
+) -> None:
+    # Tester: "[" in a lab with one tab read "[[/b]: this lab has no other tabs."
+    from textual.markup import to_content
+
+    app = app_factory(open_lesson="first-invocation")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("[")
+        await pilot.pause()
+        shown = [to_content(message).plain for message in notifications(app)]
+        assert "[: this lab has no other tabs." in shown
+
+
+def test_environment_chips_wrap_between_chips_never_inside_one() -> None:
+    # Tester: at 120x40 "env-5" ended one line and "idle ·1" began the next.
+    from lambdalab.engine.service import ExecutionEnvironment
+    from lambdalab.ui.render import environments
+
+    envs = [
+        ExecutionEnvironment(
+            f"env-{n}", "f", "stream", 0.0, state="idle", invocations=1
+        )
+        for n in range(1, 10)
+    ]
+    lines = environments(envs, 60).plain.split("\n")
+    assert len(lines) > 1
+    for line in lines:
+        assert len(line) <= 60
+        for chip in filter(None, line.split("  ")):
+            assert chip.strip().startswith("env-") and chip.strip().endswith("·1")

@@ -354,7 +354,9 @@ class CourseMapScreen(Screen[None]):
     DEFAULT_CSS = Path(__file__).with_name("course_map.tcss").read_text("utf-8")
 
     BINDINGS = [
-        Binding("enter", "open", "Open lesson", show=True, priority=True),
+        # Not a priority binding: keys run in the order typed ("down enter" opens the
+        # next lesson), as the view, which has the focus, takes no enter of its own.
+        Binding("enter", "open", "Open lesson", show=True),
         Binding("x", "reset_lesson", "Reset lesson"),
         Binding("X", "reset_all", "Reset all", show=False),
     ]

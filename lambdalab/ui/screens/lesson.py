@@ -28,6 +28,7 @@ from textual.widgets import (
 from lambdalab.course.model import Lesson, Step
 from lambdalab.course.progress import LessonProgress
 from lambdalab.course.session import LabSession, plural
+from lambdalab.engine.model import AWS_SETTING_NAMES
 from lambdalab.engine.service import Invocation
 from lambdalab.errors import LambdaLabError
 from lambdalab.ui import render
@@ -438,7 +439,7 @@ class LessonScreen(Screen[None]):
 
     def _nothing(self, key: str, why: str) -> None:
         """Say briefly why a key did nothing: a silent key looks broken."""
-        self.notify(f"[b]{key}[/b]: {why}.", timeout=3, markup=True)
+        self.notify(f"[b]{literal(key)}[/b]: {why}.", timeout=3, markup=True)
 
     # -- lab actions -----------------------------------------------------------------
 
@@ -507,8 +508,9 @@ class LessonScreen(Screen[None]):
 
         def apply(key: str, value: object) -> None:
             self.session.configure(self.function, key, value)
+            name = AWS_SETTING_NAMES.get(key, key)  # the dialog's and Lambda's name
             self.notify(
-                f"{self.function}: {key} = {value}", title="Configuration updated"
+                f"{self.function}: {name} = {value}", title="Configuration updated"
             )
 
         config = self.session.service.function(self.function)
