@@ -117,6 +117,7 @@ class CourseMapView(Widget, can_focus=True):
         self._continue_lines: list[Strip] = []
         self._description_lines: list[Strip] = []
         self._base = self._highlight = self._rule = RichStyle.null()
+        self._blank_row: Strip | None = None
         self._drawn: dict[int, tuple[Strip, bool]] = {}
         """Each line as last drawn, and whether it shows the highlight: a frame
         redraws only the lines whose content or colours changed."""
@@ -208,16 +209,21 @@ class CourseMapView(Widget, can_focus=True):
         self._drawn.clear()
         self.refresh()
 
+    def _forget(self) -> None:
+        """Drop every drawn line: the width or the colours changed."""
+        self._drawn.clear()
+        self._blank_row = None
+
     def render_lines(self, crop: Region) -> list[Strip]:
         # Styles and wrapping looked up once for all the lines of this frame.
         width = self.scrollable_content_region.width
         if width != self._laid_out_width:
             self._lay_out(width)
-            self._drawn.clear()
+            self._forget()
         base = self.rich_style
         highlight = base + self.get_component_rich_style("course-map--highlight")
         if base != self._base:
-            self._drawn.clear()
+            self._forget()
         elif highlight != self._highlight:  # the focus came or went
             self._drawn = {y: line for y, line in self._drawn.items() if not line[1]}
         self._base = base
@@ -232,17 +238,23 @@ class CourseMapView(Widget, can_focus=True):
         width = self._laid_out_width
         left = self._list_width
         base = self._base
-        strip = Strip.join(
-            [
-                self._left_line(y, left),
-                Strip([Segment(" ", base), Segment("│", self._rule)], 2),
-                self._right_line(y, max(0, width - left - 2)),
-            ]
-        )
-        self._drawn[y] = (
-            strip,
-            self._top + y - len(self._continue_lines) - 1 == self._highlighted,
-        )
+        continued = len(self._continue_lines)
+        index = self._top + y - continued - 1
+        blank_left = y == continued or (y > continued and index >= len(self._lessons))
+        below = y >= len(self._description_lines) - self._description_top
+        if blank_left and below and self._blank_row is not None:
+            strip = self._blank_row  # most of a tall terminal: the rule alone
+        else:
+            strip = Strip.join(
+                [
+                    self._left_line(y, left),
+                    Strip([Segment(" ", base), Segment("│", self._rule)], 2),
+                    self._right_line(y, max(0, width - left - 2)),
+                ]
+            )
+            if blank_left and below:
+                self._blank_row = strip
+        self._drawn[y] = (strip, index == self._highlighted)
         return strip
 
     def _left_line(self, y: int, width: int) -> Strip:
@@ -287,7 +299,7 @@ class CourseMapView(Widget, can_focus=True):
     def on_resize(self) -> None:
         width = self.scrollable_content_region.width
         if width != self._laid_out_width:  # the first frame may have laid it out
-            self._drawn.clear()
+            self._forget()
             self._lay_out(width)
         self._show_highlight()
         self._scroll_description(0)
