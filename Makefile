@@ -19,6 +19,10 @@ LINT_PATHS := $(wildcard lambdalab tests benchmarks examples lessons tools)
 # engine stays plain Python: the same results, more slowly.
 ENGINE_SOURCES := $(foreach m,loop metrics traffic service,lambdalab/engine/$(m).py)
 STAMP_ENGINE := $(VENV)/lambdalab-compiled/lambdalab/engine/sources.json
+# What the compiler needs (pyproject's [compile] extra), installed first: the engine
+# then compiles on one core while pip installs everything else on the other.
+COMPILER := "mypy>=1.10" "setuptools>=61"
+STAMP_COMPILER := $(VENV)/.installed-compiler
 
 .PHONY: run test lint check-lessons pytest clean
 
@@ -31,20 +35,25 @@ $(BIN)/python:
 		|| { $(BIN)/python -m ensurepip --default-pip \
 		&& $(PIP) install --quiet --upgrade pip; }
 
-$(STAMP_RUN): $(BIN)/python pyproject.toml
-	$(PIP) install --quiet --no-compile -e ".[compile]"
+$(STAMP_COMPILER): $(BIN)/python
+	$(PIP) install --quiet --no-compile $(COMPILER)
+	touch $@
+
+$(STAMP_RUN): $(STAMP_COMPILER) pyproject.toml
+	$(PIP) install --quiet --no-compile -e .
 	$(COMPILE)
 	touch $@
 
-$(STAMP_TEST): $(BIN)/python pyproject.toml
-	$(PIP) install --quiet --no-compile -e ".[test,compile]"
+$(STAMP_TEST): $(STAMP_COMPILER) pyproject.toml
+	$(PIP) install --quiet --no-compile -e ".[test]"
 	$(COMPILE)
 	touch $@ $(STAMP_RUN)
 
-$(STAMP_ENGINE): $(STAMP_RUN) $(ENGINE_SOURCES) tools/compile_engine.py
+$(STAMP_ENGINE): $(STAMP_COMPILER) $(ENGINE_SOURCES) tools/compile_engine.py
 	$(BIN)/python tools/compile_engine.py || true
 
-run: $(STAMP_RUN) $(STAMP_ENGINE)
+run:
+	@$(MAKE) --no-print-directory -j 2 $(STAMP_RUN) $(STAMP_ENGINE)
 	$(BIN)/lambdalab
 
 lint: $(STAMP_TEST)
@@ -58,9 +67,10 @@ check-lessons: $(STAMP_TEST)
 pytest: $(STAMP_TEST) $(STAMP_ENGINE)
 	$(BIN)/python -m pytest
 
-# The checks run beside the tests, which leave the cores idle now and then; each
-# one's output is shown whole when it ends, and any failure fails the target.
-test: $(STAMP_TEST)
+# The install and the engine's compilation run side by side, then the checks beside
+# the tests, which leave the cores idle now and then; each one's output is shown
+# whole when it ends, and any failure fails the target.
+test:
 	@$(MAKE) --no-print-directory -j 3 --output-sync=target lint check-lessons pytest
 
 clean:
