@@ -280,9 +280,8 @@ class CourseMapView(Widget, can_focus=True):
         below = len(lines) - (self._description_top + height)
         if y == height - 1 and below > 0:
             cue = Text(f"  ▼ {below + 1} more lines: shift+↓", style="dim")
-            return Strip(list(cue.render(self.app.console))).extend_cell_length(
-                width, self._base
-            )
+            segments = Segment.apply_style(cue.render(self.app.console), self._base)
+            return Strip(segments).extend_cell_length(width, self._base)
         if index >= len(lines):
             return Strip.blank(width, self._base)
         return lines[index]
