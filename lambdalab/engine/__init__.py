@@ -1,7 +1,8 @@
 """The simulated Lambda service: virtual time, functions, environments, invocations.
 
-Pure Python. It imports no UI, reads no wall clock, and does no I/O except running handler
-code in its sandbox. Everything it does is recorded in its trace.
+It imports no UI, reads no wall clock, and does no I/O except running handler code in
+its sandbox (and, once at import, reading its own sources' digests, below). Everything
+it does is recorded in its trace, or counted in its metrics at trace detail "metrics".
 
 ``make`` also compiles the modules on the request path with mypyc into the virtual
 environment (``tools/compile_engine.py``). That build is used only while it was made
