@@ -846,9 +846,9 @@ class LessonScreen(Screen[None]):
                     f"  [dim]{literal(result.detail)}[/dim]"
                 )
         if all(r.passed for r in results):
-            lines.append(
-                "\n[b green]Step done.[/b green] Press [b]n[/b] for the next step."
-            )
+            last = self.step_index == len(self.lesson.steps) - 1
+            then = "the recap" if last else "the next step"
+            lines.append(f"\n[b green]Step done.[/b green] Press [b]n[/b] for {then}.")
         box.update("\n".join(lines))
         self._record_passes()
 
