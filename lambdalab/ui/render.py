@@ -282,22 +282,48 @@ def response_view(inv: Invocation | None, max_lines: int = 12) -> Group | Text:
     return Group(head, Text("\n".join(lines)))
 
 
+READABLE_FIELDS = frozenset({"Duration", "Billed Duration"})
+"""REPORT fields drawn at full contrast: the numbers the lessons ask about."""
+
+
 def log_line(time_ms: float, message: str) -> Text:
     """One CloudWatch log event as the lab shows it."""
-    text = Text(f"{elapsed_text(time_ms)} ", "dim")
+    # The time alone is dim: a style given to Text() would dim every part after it.
+    text = Text()
+    text.append(f"{elapsed_text(time_ms)} ", "dim")
     if message.startswith(("START ", "END ")):
         text.append(message, "dim")
     elif message.startswith(("REPORT ", "INIT_START", "INIT_REPORT")):
         for i, part in enumerate(message.rstrip("\t").split("\t")):
-            text.append(
-                ("  " if i else "") + part,
-                "cyan" if "Init Duration" in part else "bright_black" if i else "blue",
-            )
+            if i:
+                text.append("  ")
+            name, colon, value = part.partition(": ")
+            if not i:
+                text.append(part, "blue")
+            elif name == "Init Duration":
+                text.append(part, "cyan")
+            elif name in READABLE_FIELDS and colon:
+                # The numbers lessons ask about: full contrast, the value in bold.
+                text.append(name + colon)
+                text.append(value, "bold")
+            else:
+                text.append(part, "bright_black")
     elif message.startswith("[ERROR]") or "Task timed out" in message:
         text.append(message, "red")
     else:
         text.append(message)
     return text
+
+
+def choice_list(choices: Sequence[str]) -> Table:
+    """Numbered answer choices; a choice that wraps continues under its own text,
+    not under its number (choices are markup, as in the lesson files)."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_column(ratio=1, overflow="fold")
+    for number, choice in enumerate(choices, 1):
+        grid.add_row(f" {number})", Text.from_markup(choice))
+    return grid
 
 
 def json_text(value: object) -> str:

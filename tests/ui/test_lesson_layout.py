@@ -193,13 +193,13 @@ async def test_text_hidden_below_the_prediction_box_has_a_cue_and_a_key(
         text = screen.query_one("#text-scroll")
         cue = screen.query_one("#text-more", Static)
         assert text.max_scroll_y > 0, "the test needs text that does not fit"
-        assert cue.display and "more below: PageDown" in shown(pilot, cue)
+        assert cue.visible and "more below: PageDown" in shown(pilot, cue)
         for _ in range(10):
             await tap(pilot, "pagedown")
         assert text.scroll_y == text.max_scroll_y
-        assert not cue.display
+        assert not cue.visible and not shown(pilot, cue).strip()
         await tap(pilot, "pageup")
-        assert cue.display
+        assert cue.visible
 
 
 async def test_the_task_box_waits_out_of_the_way_while_the_prediction_does(

@@ -6,6 +6,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any, Self
 
+from rich.console import Group
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
@@ -48,6 +49,9 @@ CHECK_EVERY_S = 0.25
 WAIT_FOR_CODE_S = 0.05
 """How long one tick may wait for handler code before drawing again."""
 MORE_BELOW = "▼ more below: PageDown"
+ROUTINE_S = 3.0
+"""Seconds a routine notice stays (Textual's default is 5): it sits over the lesson
+text, which the learner may be reading. Errors and warnings keep the default."""
 
 
 SPEED = Binding.Group("Speed", compact=True)
@@ -158,19 +162,24 @@ class _LogStream(RichLog, can_focus=False):
         self.following = self.scroll_y >= self.max_scroll_y
 
 
-class _TextScroll(VerticalScroll, can_focus=False):
-    """The step's text; below it a cue shows while some of it is out of sight.
+class _PaneScroll(VerticalScroll, can_focus=False):
+    """One of the lesson pane's two scrolling parts: the step's text and, below it,
+    the task area. A cue between them shows while either has lines out of sight.
 
-    Not focusable: the arrows are the log's, PageUp and PageDown the text's, the
+    Not focusable: the arrows are the log's, PageUp and PageDown the pane's, the
     same on every screen of the lesson.
     """
+
+    @property
+    def more_below(self) -> bool:
+        return self.max_scroll_y - round(self.scroll_y) > 0
 
     def on_resize(self) -> None:
         self._cue()
 
     def watch_virtual_size(self) -> None:
-        # The text grew or shrank in place (no Resize); the container's own size is
-        # set just after this, so look once that is done.
+        # The content grew or shrank in place (no Resize); the container's own size
+        # is set just after this, so look once that is done.
         self.call_later(self._cue)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
@@ -180,10 +189,15 @@ class _TextScroll(VerticalScroll, can_focus=False):
     def _cue(self) -> None:
         if not self.is_mounted or self.parent is None:
             return
-        cue = self.parent.query_one("#text-more", Static)
-        more = self.max_scroll_y - round(self.scroll_y) > 0
-        if cue.display != more:
-            cue.display = more
+        pane = self.parent
+        cue = pane.query_one("#text-more", Static)
+        more = any(
+            part.more_below for part in pane.query_children(_PaneScroll).results()
+        )
+        # Shown or not, the cue keeps its line: the text's height never changes with
+        # it, so no text line slips under it or out of reach.
+        if cue.visible != more:
+            cue.visible = more
 
 
 class LessonScreen(Screen[None]):
@@ -288,10 +302,10 @@ class LessonScreen(Screen[None]):
         with Horizontal(id="body"):
             with Vertical(id="lesson-pane"):
                 yield Static(id="step-title")
-                with _TextScroll(id="text-scroll"):
+                with _PaneScroll(id="text-scroll"):
                     yield Markdown(id="step-text")
                 yield Static(MORE_BELOW, id="text-more")
-                with VerticalScroll(id="task-area", can_focus=False):
+                with _PaneScroll(id="task-area"):
                     yield Static(id="predict", classes="box")
                     yield Input(
                         id="predict-input",
@@ -324,7 +338,8 @@ class LessonScreen(Screen[None]):
         # Looked up once: draw_lab runs 20 times a second.
         self._log = self.query_one("#log", _LogStream)
         self._tabs = self.query_one("#lab-tabs", TabbedContent)
-        self._text_scroll = self.query_one("#text-scroll", _TextScroll)
+        self._text_scroll = self.query_one("#text-scroll", _PaneScroll)
+        self._task_area = self.query_one("#task-area", _PaneScroll)
         self._status = self.query_one("#lab-status", Static)
         self._envs = self.query_one("#envs", Static)
         self._invocations = self.query_one("#invocations", Static)
@@ -394,7 +409,7 @@ class LessonScreen(Screen[None]):
         if service.waiting_on_code:
             service.run(until_ms=service.now_ms, wait_s=None)
         elif nxt is None:
-            self.notify("Nothing is scheduled: the lab is idle.")
+            self.notify("Nothing is scheduled: the lab is idle.", timeout=ROUTINE_S)
         else:
             service.run(until_ms=nxt)
         self.draw_lab(force=True)
@@ -439,7 +454,7 @@ class LessonScreen(Screen[None]):
 
     def _nothing(self, key: str, why: str) -> None:
         """Say briefly why a key did nothing: a silent key looks broken."""
-        self.notify(f"[b]{literal(key)}[/b]: {why}.", timeout=3, markup=True)
+        self.notify(f"[b]{literal(key)}[/b]: {why}.", timeout=ROUTINE_S, markup=True)
 
     # -- lab actions -----------------------------------------------------------------
 
@@ -510,7 +525,9 @@ class LessonScreen(Screen[None]):
             self.session.configure(self.function, key, value)
             name = AWS_SETTING_NAMES.get(key, key)  # the dialog's and Lambda's name
             self.notify(
-                f"{self.function}: {name} = {value}", title="Configuration updated"
+                f"{self.function}: {name} = {value}",
+                title="Configuration updated",
+                timeout=ROUTINE_S,
             )
 
         config = self.session.service.function(self.function)
@@ -534,6 +551,7 @@ class LessonScreen(Screen[None]):
             f"{count} {'asynchronous' if kind == 'async' else 'synchronous'} requests sent at once"
             + (f"; {throttled} got 429 TooManyRequestsException" if throttled else ""),
             title="Burst",
+            timeout=ROUTINE_S,
         )
         self.draw_lab(force=True)
 
@@ -554,10 +572,12 @@ class LessonScreen(Screen[None]):
         if self.has_class("narrow") and self.has_class("show-lab"):
             self.action_scroll_log(pages, page=True)
             return
+        # One pane to page through: the text, then what the task area hides.
+        text, task = self._text_scroll, self._task_area
         if pages > 0:
-            self._text_scroll.scroll_page_down(animate=False)
+            (text if text.more_below else task).scroll_page_down(animate=False)
         else:
-            self._text_scroll.scroll_page_up(animate=False)
+            (task if round(task.scroll_y) > 0 else text).scroll_page_up(animate=False)
 
     def action_scroll_log(self, lines: int, page: bool = False) -> None:
         """Scroll the log stream by lines or pages; in a narrow terminal showing only
@@ -596,7 +616,9 @@ class LessonScreen(Screen[None]):
         self._seen_records = 0
         self._logged_records = 0
         self._log.clear()
-        self.notify("The lab starts again: no environments, no invocations.")
+        self.notify(
+            "The lab starts again: no environments, no invocations.", timeout=ROUTINE_S
+        )
         self.draw_lab(force=True)
 
     def action_edit_code(self) -> None:
@@ -622,6 +644,7 @@ class LessonScreen(Screen[None]):
         self.notify(
             f"{file} saved. Like a deployment, the next request starts a new execution environment.",
             title="Code updated",
+            timeout=ROUTINE_S,
         )
 
     # -- lesson flow -----------------------------------------------------------------
@@ -636,7 +659,8 @@ class LessonScreen(Screen[None]):
         self.draw_title()
         self.query_one("#predict-input", Input).value = ""
         self.draw_text()
-        self.query_one("#text-scroll", VerticalScroll).scroll_home(animate=False)
+        self._text_scroll.scroll_home(animate=False)
+        self._task_area.scroll_home(animate=False)
         self.draw_predict()
         self.draw_checks()
         self.draw_hints()
@@ -698,12 +722,17 @@ class LessonScreen(Screen[None]):
         lines = [f"[b]{predict.question}[/b]"]
         if answered is None:
             if predict.choices:
-                lines.extend(
-                    f" {n}) {choice}" for n, choice in enumerate(predict.choices, 1)
+                box.update(
+                    Group(
+                        Text.from_markup(lines[0]),
+                        render.choice_list(predict.choices),
+                        Text.from_markup(
+                            "[dim]Press the number of your answer to unlock the "
+                            "lab.[/dim]"
+                        ),
+                    )
                 )
-                lines.append(
-                    "[dim]Press the number of your answer to unlock the lab.[/dim]"
-                )
+                return
             else:
                 field.display = True
                 lines.append(
@@ -746,7 +775,7 @@ class LessonScreen(Screen[None]):
             self.set_focus(field)
             return
         if not 1 <= number <= len(predict.choices):
-            self.notify(f"Choose 1 to {len(predict.choices)}.")
+            self.notify(f"Choose 1 to {len(predict.choices)}.", timeout=ROUTINE_S)
             return
         self._commit(number - 1)
 
@@ -898,7 +927,9 @@ class LessonScreen(Screen[None]):
     def action_hint(self) -> None:
         used = self.state.hints_used.get(self.step.id, 0)
         if used >= len(self.step.hints):
-            self.notify("No more hints for this step. The solution is on s.")
+            self.notify(
+                "No more hints for this step. The solution is on s.", timeout=ROUTINE_S
+            )
             return
         self.state.hints_used[self.step.id] = used + 1
         self.lab_app.save_progress()
