@@ -44,6 +44,12 @@ from lambdalab.serve.status import (
 log = logging.getLogger(__name__)
 ACCESS_LOG = "lambdalab.serve.access"
 """The logger of one line per HTTP request, at DEBUG (shown with --access-log)."""
+ACCESS_LINE = "%(asctime)s %(message)s"
+"""An access-log line on the console: the time, then the request; no log level."""
+NO_NAME = (
+    "No name given: type a name of 1-40 letters, digits, spaces, dots, hyphens or "
+    "underscores, starting with a letter or digit, then press Start."
+)
 
 TEMPLATES = Path(__file__).with_name("templates")
 DEFAULT_MAX_LEARNERS = 30
@@ -92,6 +98,11 @@ def _without_key(path_qs: str) -> str:
     pairs = parse_qsl(query, keep_blank_values=True)
     hidden = [(k, "***" if k == "key" else v) for k, v in pairs]
     return f"{path}?{urlencode(hidden, safe='*/')}"
+
+
+def refused_name(raw: str, exc: ProgressError) -> str:
+    """Why a learner name was refused, saying so plainly when none was typed."""
+    return NO_NAME if not raw.strip() else str(exc)
 
 
 class ClassroomAccessLogger(AbstractAccessLogger):
@@ -165,6 +176,11 @@ class LearnerAppService(AppService):
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             await process.wait()
+            log.warning(
+                "a learner's app did not quit within %.0f s and was killed (its "
+                "progress is saved as it changes, so only an unsaved edit is lost)",
+                STOP_GRACE_S * 4 / 3,
+            )
         # asyncio leaves the pipes' transport open until garbage collection, which may
         # come after the loop has closed; close it while the loop still runs.
         transport = getattr(process, "_transport", None)
@@ -216,6 +232,9 @@ class ClassroomServer(Server):
         self.seats: dict[str, Seat] = {}
         """Open sessions by learner folder name: one per learner, never two."""
         self._stopping: set[asyncio.Future[None]] = set()
+        self.ended_at_stop = 0
+        """How many learners' apps the server ended when it was stopped."""
+        self._stop_began: float | None = None
         self._pages = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True
         )
@@ -223,7 +242,8 @@ class ClassroomServer(Server):
     def initialize_logging(self) -> None:
         """The console an instructor reads: start-up, learners coming and going, errors.
 
-        Request lines go to ``ACCESS_LOG`` at DEBUG; ``access_log`` shows them.
+        Request lines go to ``ACCESS_LOG`` at DEBUG; ``access_log`` shows them as
+        plain lines (time, then the request), since a level label means nothing there.
         """
         from rich.logging import RichHandler
 
@@ -234,7 +254,12 @@ class ClassroomServer(Server):
             handlers=[RichHandler(console=self.console, show_path=False)],
         )
         if self.access_log:
-            logging.getLogger(ACCESS_LOG).setLevel(logging.DEBUG)
+            access = logging.getLogger(ACCESS_LOG)
+            access.setLevel(logging.DEBUG)
+            handler = logging.StreamHandler(self.console.file)
+            handler.setFormatter(logging.Formatter(ACCESS_LINE, "%H:%M:%S"))
+            access.addHandler(handler)
+            access.propagate = False
 
     def access_log_options(self) -> dict[str, Any]:
         """The aiohttp runner options that send each request to ``ACCESS_LOG``."""
@@ -255,6 +280,14 @@ class ClassroomServer(Server):
             handle_signals=True,
             **self.access_log_options(),
         )
+        if self._stop_began is not None:
+            ended = self.ended_at_stop
+            log.info(
+                "Classroom stopped: %d learner app%s ended, in %.1f s.",
+                ended,
+                "" if ended == 1 else "s",
+                time.monotonic() - self._stop_began,
+            )
 
     @property
     def full(self) -> bool:
@@ -279,14 +312,25 @@ class ClassroomServer(Server):
 
     async def on_shutdown(self, app: web.Application) -> None:
         """Wait for every learner's app to quit (their progress is saved by then)."""
+        self._stop_began = time.monotonic()
+        open_apps = [s.service for s in self.seats.values() if s.service is not None]
+        if open_apps:
+            log.info(
+                "Stopping the classroom: ending %d learner app%s; their progress is "
+                "kept.",
+                len(open_apps),
+                "" if len(open_apps) == 1 else "s",
+            )
+        else:
+            log.info("Stopping the classroom (no learner apps open).")
         if self._api_runner is not None:
             await self._api_runner.cleanup()
             self._api_runner = None
-        for seat in list(self.seats.values()):
-            if seat.service is not None:
-                self._stopping.add(asyncio.ensure_future(seat.service.stop()))
+        for service in open_apps:
+            self._stopping.add(asyncio.ensure_future(service.stop()))
         if self._stopping:
             await asyncio.gather(*self._stopping, return_exceptions=True)
+        self.ended_at_stop = len(open_apps)
 
     async def on_startup(self, app: web.Application) -> None:
         log.info("lambdalab classroom listening on %s:%s", self.host, self.port)
@@ -323,7 +367,8 @@ class ClassroomServer(Server):
         try:
             folder = learner_folder_name(raw)
         except ProgressError as exc:
-            return self._page("name.html", 400, learner=raw, error=str(exc), **common)
+            error = refused_name(raw, exc)
+            return self._page("name.html", 400, learner=raw, error=error, **common)
         name = raw.strip()
         if folder in self.seats:
             error = (
@@ -491,9 +536,13 @@ class ClassroomServer(Server):
         for folder in folders:
             status = statuses.get(folder) or LearnerStatus(self.seats[folder].name)
             seat = self.seats.get(folder)
+            # One name per row: the status file's "learner" becomes "name" (the seat's
+            # spelling while connected; both come from the name the learner typed).
+            row = status.to_json()
+            del row["learner"]
             learners.append(
                 {
-                    **status.to_json(),
+                    **row,
                     "name": seat.name if seat else status.learner,
                     "connected": seat is not None,
                     "stuck": stuck_reasons(status, now),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import shlex
 import sys
 import time
@@ -81,7 +82,7 @@ async def test_the_start_page_asks_for_a_name(classroom: tuple) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["../etc", "..", ".", "a/b", "/root", "x" * 41, " ", "-x", "a\\b", "é"]
+    "name", ["../etc", "..", ".", "a/b", "/root", "x" * 41, "-x", "a\\b", "é"]
 )
 async def test_a_name_that_could_escape_is_refused_with_the_reason(
     classroom: tuple, name: str
@@ -90,6 +91,19 @@ async def test_a_name_that_could_escape_is_refused_with_the_reason(
     response = await client.get("/", params={"learner": name})
     assert response.status == 400
     assert "is not usable" in await response.text()
+
+
+@pytest.mark.parametrize("name", ["", " ", "\t "])
+async def test_no_name_is_called_that_and_says_what_to_type(
+    classroom: tuple, name: str
+) -> None:
+    _, client = classroom
+    response = await client.get("/", params={"learner": name})
+    page = await response.text()
+    assert response.status == 400
+    assert "No name given: type a name of 1-40 letters, digits, spaces" in page
+    assert "then press Start" in page
+    assert "is not usable" not in page and "&#39;&#39;" not in page
 
 
 async def test_the_app_page_is_offline_and_uses_the_address_typed(
@@ -167,6 +181,37 @@ async def test_a_socket_with_a_bad_name_is_closed(classroom: tuple) -> None:
     assert server.seats == {}
 
 
+async def test_stopping_ends_each_open_app_and_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = ClassroomServer(
+        status_dir=tmp_path, instructor_key="k", learner_command=stand_in
+    )
+    client = TestClient(TestServer(await server._make_app()))
+    await client.start_server()
+    for name in ("Ada", "Bob"):
+        await join(client, name)  # the tabs stay open while the server stops
+    await until(lambda: len(server.seats) == 2)
+    seats = list(server.seats.values())
+    await until(lambda: all(s.service and s.service.pid for s in seats))
+    with caplog.at_level(logging.INFO, logger="lambdalab.serve.server"):
+        # The server's shutdown, as on SIGINT or SIGTERM, with the tabs still open.
+        await client.server.close()
+    lines = [r.getMessage() for r in caplog.records]
+    assert "Stopping the classroom: ending 2 learner apps; their progress is kept." in (
+        lines
+    )
+    assert server.ended_at_stop == 2
+    assert all(
+        s.service is not None
+        and s.service._process is not None
+        and s.service._process.returncode == 0
+        for s in seats
+    ), "each app quit when told, none was killed"
+    assert not any("was killed" in line for line in lines)
+    await client.close()
+
+
 # -- instructor view ---------------------------------------------------------------
 
 
@@ -210,6 +255,8 @@ async def test_the_instructor_view_shows_who_is_where_and_who_is_stuck(
     data = await (await client.get("/instructor.json", params={"key": "sesame"})).json()
     assert data["connected"] == 1 and data["capacity"] == 2
     first, second = data["learners"]
+    # One name per learner: the status file's "learner" is shown as "name" only.
+    assert "learner" not in first and "learner" not in second
     assert first["name"] == "Ada" and first["connected"] is False
     assert first["stuck"] == ["3 failed checks on this step"]
     assert second["name"] == "Bob" and second["connected"] is True

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -81,6 +82,23 @@ def test_access_log_flag_shows_each_request_without_the_key(tmp_path: Path) -> N
     assert "GET /nothing 404" in console
     assert "GET /instructor.json?key=*** 200" in console
     assert console.count(KEY) == 1  # only the start-up line
+    # Plain request lines: time, client, method, path, status, size, duration; no
+    # log level (the instructor asked for an access log, not a debug log).
+    lines = [line for line in console.splitlines() if " GET " in line]
+    assert len(lines) == 4
+    for line in lines:
+        assert re.fullmatch(
+            r"\d\d:\d\d:\d\d 127\.0\.0\.1 GET /\S* \d{3} \d+B \d+ms", line
+        ), line
+    assert "DEBUG" not in console
+
+
+def test_stopping_says_it_is_stopping_and_when_it_has(tmp_path: Path) -> None:
+    out, err = run_serve(tmp_path)
+    console = out + err
+    stopping = console.index("Stopping the classroom (no learner apps open).")
+    stopped = console.index("Classroom stopped: 0 learner apps ended, in ")
+    assert stopping < stopped
 
 
 def test_access_log_flag_is_in_the_help(capsys: pytest.CaptureFixture[str]) -> None:
