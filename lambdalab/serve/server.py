@@ -16,6 +16,7 @@ import logging
 import shlex
 import sys
 import time
+from asyncio.subprocess import Process
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,6 +162,22 @@ class Seat:
 
 class LearnerAppService(AppService):
     """textual-serve's per-tab process, with a bounded stop."""
+
+    async def _open_app_process(self, width: int = 80, height: int = 24) -> Process:
+        # A session of its own: Ctrl+C in the instructor's terminal reaches only the
+        # server, which then tells each app to quit (and counts them), rather than
+        # every app at once behind its back.
+        self._process = process = await asyncio.create_subprocess_shell(
+            self.command,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=self._build_environment(width=width, height=height),
+            start_new_session=True,
+        )
+        assert process.stdin is not None
+        self._stdin = process.stdin
+        return process
 
     async def stop(self) -> None:
         try:
