@@ -74,7 +74,7 @@ def run_serve(args: argparse.Namespace) -> int:
     if not 1 <= args.max_learners <= 500:
         raise LambdaLabError(
             f"--max-learners {args.max_learners} is out of range 1-500; each learner "
-            "costs about 75 MB of memory (see docs/classroom.md)."
+            "costs about 75 MB of memory (see 'Running a workshop' in the README)."
         )
     if not 1 <= args.port <= 65535:
         raise LambdaLabError(f"--port {args.port} is not a TCP port; use 1024-65535.")
