@@ -35,7 +35,7 @@ STAND_IN = (
     "    if not chunk: break\n"
     "    seen += chunk\n"
     # As a Textual app does when it quits: an exit packet, so the tab is closed.
-    "exit = b'{\"type\": \"exit\"}'\n"
+    'exit = b\'{"type": "exit"}\'\n'
     "sys.stdout.buffer.write(b'M' + len(exit).to_bytes(4, 'big') + exit)\n"
     "sys.stdout.flush()\n"
 )
