@@ -31,6 +31,7 @@ from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
 from lambdalab.course.progress import learner_folder_name
+from lambdalab.course.session import plural
 from lambdalab.errors import ProgressError
 from lambdalab.serve.invoke_api import READ_CAP_BYTES, error_response
 from lambdalab.serve.status import (
@@ -300,9 +301,8 @@ class ClassroomServer(Server):
         if self._stop_began is not None:
             ended = self.ended_at_stop
             log.info(
-                "Classroom stopped: %d learner app%s ended, in %.1f s.",
-                ended,
-                "" if ended == 1 else "s",
+                "Classroom stopped: %s ended, in %.1f s.",
+                plural(ended, "learner app"),
                 time.monotonic() - self._stop_began,
             )
 
@@ -333,10 +333,8 @@ class ClassroomServer(Server):
         open_apps = [s.service for s in self.seats.values() if s.service is not None]
         if open_apps:
             log.info(
-                "Stopping the classroom: ending %d learner app%s; their progress is "
-                "kept.",
-                len(open_apps),
-                "" if len(open_apps) == 1 else "s",
+                "Stopping the classroom: ending %s; their progress is kept.",
+                plural(len(open_apps), "learner app"),
             )
         else:
             log.info("Stopping the classroom (no learner apps open).")

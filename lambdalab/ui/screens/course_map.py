@@ -116,7 +116,9 @@ class CourseMapView(Widget, can_focus=True):
         self._list_width = 0
         self._continue_lines: list[Strip] = []
         self._description_lines: list[Strip] = []
-        self._base = self._highlight = self._rule = RichStyle.null()
+        self._base = self._highlight = RichStyle.null()
+        self._rule = Strip([])
+        self._height = 0
         self._blank_row: Strip | None = None
         self._drawn: dict[int, tuple[Strip, bool]] = {}
         """Each line as last drawn, and whether it shows the highlight: a frame
@@ -228,7 +230,9 @@ class CourseMapView(Widget, can_focus=True):
             self._drawn = {y: line for y, line in self._drawn.items() if not line[1]}
         self._base = base
         self._highlight = highlight
-        self._rule = base + self.get_component_rich_style("course-map--rule")
+        rule = base + self.get_component_rich_style("course-map--rule")
+        self._rule = Strip([Segment(" ", base), Segment("│", rule)], 2)
+        self._height = self.scrollable_content_region.height
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
@@ -237,7 +241,6 @@ class CourseMapView(Widget, can_focus=True):
             return drawn[0]
         width = self._laid_out_width
         left = self._list_width
-        base = self._base
         continued = len(self._continue_lines)
         index = self._top + y - continued - 1
         blank_left = y == continued or (y > continued and index >= len(self._lessons))
@@ -248,7 +251,7 @@ class CourseMapView(Widget, can_focus=True):
             strip = Strip.join(
                 [
                     self._left_line(y, left),
-                    Strip([Segment(" ", base), Segment("│", self._rule)], 2),
+                    self._rule,
                     self._right_line(y, max(0, width - left - 2)),
                 ]
             )
@@ -275,7 +278,7 @@ class CourseMapView(Widget, can_focus=True):
 
     def _right_line(self, y: int, width: int) -> Strip:
         lines = self._description_lines
-        height = self.scrollable_content_region.height
+        height = self._height
         index = self._description_top + y
         below = len(lines) - (self._description_top + height)
         if y == height - 1 and below > 0:
