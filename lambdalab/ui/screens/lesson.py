@@ -346,8 +346,8 @@ class LessonScreen(Screen[None]):
         self._response = self.query_one("#response", Static)
         self.title = self.lesson.title
         self._log.border_title = "log stream"
-        self.query_one("#response", Static).border_title = "latest synchronous response"
-        self.query_one("#invocations", Static).border_title = "invocations"
+        self._response.border_title = "latest synchronous response"
+        self._invocations.border_title = "invocations"
         self.query_one("#checks", Static).border_title = "task"
         self.query_one("#predict", Static).border_title = "predict, then run"
         self.show_step()
@@ -560,7 +560,7 @@ class LessonScreen(Screen[None]):
         if len(names) == 1:
             self._nothing("e", f"this lab has one event, {names[0]}")
             return
-        self.event_index = (self.event_index + 1) % len(self.session.event_names)
+        self.event_index = (self.event_index + 1) % len(names)
         if self.has_class("narrow") and not self.has_class("show-lab"):
             payload = render.json_text(self.lesson.lab.events[self.event])
             self.notify(f"{self.event}: {payload[:60]}", title="Next event", timeout=3)
